@@ -1,0 +1,1 @@
+"""ASCOM Alpaca adapters (alpyca) implementing the orchestrator's device ports."""

@@ -1,0 +1,1 @@
+"""INDI adapters (pyindi-client) implementing the orchestrator's device ports."""

@@ -1,0 +1,79 @@
+"""The one injectable clock: every time-dependent part asks it for `now()`.
+
+`RealClock` is wall time; `SimulatedClock` starts at a chosen instant and runs `speed` times
+faster, so a night can be replayed in minutes; `ManualClock` only moves when a test moves it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Current instant, timezone-aware UTC."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` of this clock's time."""
+
+
+class RealClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+
+class SimulatedClock:
+    """Starts at `start` and advances `speed` clock-seconds per real second."""
+
+    def __init__(self, start: datetime, speed: float = 1.0):
+        if start.tzinfo is None:
+            raise ValueError("SimulatedClock start must be timezone-aware")
+        if speed <= 0:
+            raise ValueError("SimulatedClock speed must be > 0")
+        self._start = start.astimezone(UTC)
+        self._speed = speed
+        self._t0 = time.monotonic()
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self._speed)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) / self._speed)
+
+
+class ManualClock:
+    """A clock for tests: `advance()` moves it, `sleep()` advances it instantly."""
+
+    def __init__(self, start: datetime):
+        if start.tzinfo is None:
+            raise ValueError("ManualClock start must be timezone-aware")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(max(0.0, seconds))
+
+
+def clock_from_config(start: datetime | None, speed: float) -> Clock:
+    """The clock the configuration asks for: real unless a start or a speed ≠ 1 is set."""
+    if start is None and speed == 1.0:
+        return RealClock()
+    return SimulatedClock(start or datetime.now(UTC), speed)

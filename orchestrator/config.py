@@ -1,0 +1,299 @@
+"""Configuration: one TOML file, validated once at start into typed, frozen objects.
+
+`load_config()` is called by the CLI only; every other part receives the `Config` it returns.
+A wrong value raises `ConfigError` naming the dotted key and the reason.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from orchestrator.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "pyros.toml"
+DEVICE_ROLES = (
+    "mount",
+    "dome",
+    "camera_vis",
+    "camera_nir",
+    "filterwheel_vis",
+    "filterwheel_nir",
+    "focuser",
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _parse_address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"must be HOST:PORT with a port 1-65535 (got {value!r})")
+    return host, int(port)
+
+
+class SiteConfig(_Section):
+    name: str = Field(min_length=1)
+    latitude_deg: Annotated[float, Field(ge=-90, le=90)]
+    longitude_deg: Annotated[float, Field(ge=-180, le=180)]  # east positive
+    elevation_m: Annotated[float, Field(ge=-500, le=9000)]
+    timezone: str = "UTC"
+    horizon_deg: Annotated[float, Field(ge=-10, le=60)] = 0.0  # lowest altitude the mount may go
+    twilight: Literal["civil", "nautical", "astronomical"] = "nautical"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+
+class ClockConfig(_Section):
+    start: datetime | None = None  # simulated start instant (UTC); none = real time
+    speed: Annotated[float, Field(gt=0, le=10000)] = 1.0
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a timezone, e.g. 2026-11-24T02:00:00Z")
+        return value
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///var/pyros.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql")):
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return value
+
+
+class FoldersConfig(_Section):
+    data: Path = Path("var")
+    images: Path = Path("var/images")
+    logs: Path = Path("var/logs")
+    voevents: Path = Path("var/voevents")
+
+
+class PlcConfig(_Section):
+    address: str = "127.0.0.1:5010"
+    poll_period_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        _parse_address(value)
+        return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        return _parse_address(self.address)
+
+
+class SafetyConfig(_Section):
+    """Thresholds of the weather synthesis; *_reopen values give hysteresis."""
+
+    stale_after_s: Annotated[float, Field(gt=0)] = 10.0
+    reopen_delay_s: Annotated[float, Field(ge=0)] = 900.0
+    rain_rate_max_mm_h: Annotated[float, Field(ge=0)] = 0.0
+    wind_speed_max_m_s: Annotated[float, Field(gt=0)] = 15.0
+    wind_speed_reopen_m_s: Annotated[float, Field(gt=0)] = 12.0
+    humidity_max_pct: Annotated[float, Field(gt=0, le=100)] = 85.0
+    humidity_reopen_pct: Annotated[float, Field(gt=0, le=100)] = 80.0
+    sky_minus_ambient_max_c: float = -20.0  # warmer sky than this = cloudy
+    sky_minus_ambient_reopen_c: float = -23.0
+    dew_point_margin_min_c: Annotated[float, Field(ge=0)] = 2.0
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> SafetyConfig:
+        if self.wind_speed_reopen_m_s > self.wind_speed_max_m_s:
+            raise ValueError("wind_speed_reopen_m_s must be <= wind_speed_max_m_s")
+        if self.humidity_reopen_pct > self.humidity_max_pct:
+            raise ValueError("humidity_reopen_pct must be <= humidity_max_pct")
+        if self.sky_minus_ambient_reopen_c > self.sky_minus_ambient_max_c:
+            raise ValueError("sky_minus_ambient_reopen_c must be <= sky_minus_ambient_max_c")
+        return self
+
+
+class OverheadsConfig(_Section):
+    """Fixed costs added to a sequence's exposures (request builder, planner)."""
+
+    slew_s: Annotated[float, Field(ge=0)] = 60.0
+    readout_s: Annotated[float, Field(ge=0)] = 5.0
+    filter_change_s: Annotated[float, Field(ge=0)] = 3.0
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)]
+
+
+class GatewayConfig(ServerConfig):
+    port: Annotated[int, Field(ge=1, le=65535)] = 11112
+    discovery_port: Annotated[int, Field(ge=1, le=65535)] = 32227
+
+
+class WebConfig(ServerConfig):
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+
+
+class DeviceConfig(_Section):
+    adapter: Literal["alpaca", "indi"]
+    address: str  # HOST:PORT of the Alpaca server or of indiserver
+    device_number: Annotated[int, Field(ge=0)] = 0  # Alpaca device number
+    device_name: str | None = None  # INDI device name, e.g. "Telescope Simulator"
+    filters: tuple[str, ...] = ()  # filter wheels: names by slot, first slot first
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        _parse_address(value)
+        return value
+
+    @model_validator(mode="after")
+    def _indi_needs_name(self) -> DeviceConfig:
+        if self.adapter == "indi" and not self.device_name:
+            raise ValueError("device_name is required when adapter is 'indi'")
+        return self
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        return _parse_address(self.address)
+
+
+class DevicesConfig(_Section):
+    """One entry per role; a role left out is absent at this site."""
+
+    mount: DeviceConfig | None = None
+    dome: DeviceConfig | None = None
+    camera_vis: DeviceConfig | None = None
+    camera_nir: DeviceConfig | None = None
+    filterwheel_vis: DeviceConfig | None = None
+    filterwheel_nir: DeviceConfig | None = None
+    focuser: DeviceConfig | None = None
+
+    def configured(self) -> dict[str, DeviceConfig]:
+        return {role: dev for role in DEVICE_ROLES if (dev := getattr(self, role)) is not None}
+
+
+class SimulatorsConfig(_Section):
+    """What `pyros start` launches beside PyROS in the embedded default."""
+
+    enabled: bool = True
+    plc_scenario: Path | None = None
+
+
+class Config(_Section):
+    site: SiteConfig
+    clock: ClockConfig = ClockConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    folders: FoldersConfig = FoldersConfig()
+    plc: PlcConfig = PlcConfig()
+    safety: SafetyConfig = SafetyConfig()
+    overheads: OverheadsConfig = OverheadsConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    web: WebConfig = WebConfig()
+    devices: DevicesConfig = DevicesConfig()
+    simulators: SimulatorsConfig = SimulatorsConfig()
+    source: Path | None = None  # the file it was read from (set by the loader)
+
+
+def default_config_text() -> str:
+    """The shipped default: the simulated COLIBRI site on local simulators."""
+    return resources.files("orchestrator.resources").joinpath("default_config.toml").read_text()
+
+
+def _format_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    reason = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        reason = "unknown key"
+    elif err["type"] == "missing":
+        reason = "required key is missing"
+    elif "input" in err and not isinstance(err["input"], dict):
+        reason = f"{reason} (got {err['input']!r})"
+    return key, reason
+
+
+def parse_config(text: str, base_dir: Path, source: Path | None = None) -> Config:
+    """Parse and validate TOML text; relative paths are resolved against `base_dir`."""
+    where = str(source) if source else "config"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(where, f"invalid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(*_format_error(exc)) from None
+    return _resolve_paths(config, base_dir, source)
+
+
+def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Config:
+    def absolute(path: Path) -> Path:
+        return path if path.is_absolute() else (base_dir / path).resolve()
+
+    folders = config.folders.model_copy(
+        update={
+            name: absolute(getattr(config.folders, name)) for name in FoldersConfig.model_fields
+        }
+    )
+    url = config.database.url
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        url = "sqlite:///" + str(absolute(Path(url.removeprefix("sqlite:///"))))
+    simulators = config.simulators
+    if simulators.plc_scenario is not None:
+        simulators = simulators.model_copy(
+            update={"plc_scenario": absolute(simulators.plc_scenario)}
+        )
+    return config.model_copy(
+        update={
+            "folders": folders,
+            "database": config.database.model_copy(update={"url": url}),
+            "simulators": simulators,
+            "source": source,
+        }
+    )
+
+
+def load_config(path: Path | None = None, cwd: Path | None = None) -> Config:
+    """Read `path`, else ./pyros.toml if present, else the shipped default.
+
+    Relative paths in a file resolve against the file's folder; in the shipped default,
+    against the current folder (so `pyros init` in an empty folder keeps everything there).
+    """
+    cwd = cwd or Path.cwd()
+    if path is None and (cwd / DEFAULT_CONFIG_NAME).is_file():
+        path = cwd / DEFAULT_CONFIG_NAME
+    if path is None:
+        return parse_config(default_config_text(), cwd)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read ({exc.strerror})") from None
+    return parse_config(text, path.resolve().parent, path.resolve())

@@ -1,0 +1,99 @@
+"""The orchestrator process: named APScheduler jobs, each leaving a heartbeat.
+
+Replaces the seed's Celery agents and `while ...: sleep()` loops. Every job runs with
+`max_instances=1` and `coalesce=True`; its heartbeat row tells the watchdog and `pyros status`
+when it last ran and whether it failed. Later capabilities add their jobs to `job_specs()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+
+from orchestrator.model import JobHeartbeat
+from orchestrator.runtime import Runtime
+from orchestrator.status import LATE_FACTOR
+
+log = logging.getLogger(__name__)
+PROCESS = "orchestrator"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    period_s: float
+    run: Callable[[], None]
+
+
+def record_beat(runtime: Runtime, name: str, period_s: float, error: str = "") -> None:
+    """Upsert the heartbeat row of `name`."""
+    with runtime.sessions.begin() as session:
+        hb = session.scalar(select(JobHeartbeat).where(JobHeartbeat.name == name))
+        if hb is None:
+            hb = JobHeartbeat(name=name, process=PROCESS, period_s=period_s)
+            session.add(hb)
+        hb.last_beat = runtime.clock.now()
+        hb.period_s = period_s
+        hb.state = "error" if error else "ok"
+        hb.last_error = error
+
+
+def _with_heartbeat(runtime: Runtime, spec: JobSpec) -> Callable[[], None]:
+    def run() -> None:
+        error = ""
+        try:
+            spec.run()
+        except Exception as exc:  # a job failure is logged and stored, never kills the process
+            log.exception("job %s failed", spec.name)
+            error = f"{type(exc).__name__}: {exc}"
+        record_beat(runtime, spec.name, spec.period_s, error)
+
+    return run
+
+
+def watchdog(runtime: Runtime) -> None:
+    """Flag jobs whose heartbeat is late (a stuck or dead job) and log them once."""
+    now = runtime.clock.now()
+    with runtime.sessions.begin() as session:
+        for hb in session.scalars(select(JobHeartbeat)):
+            late = (now - hb.last_beat).total_seconds() > LATE_FACTOR * hb.period_s
+            if late and hb.state != "late":
+                log.warning("job %s is late (last beat %s)", hb.name, hb.last_beat.isoformat())
+                hb.state = "late"
+
+
+def job_specs(runtime: Runtime) -> list[JobSpec]:
+    return [JobSpec("watchdog", 5.0, lambda: watchdog(runtime))]
+
+
+def run_orchestrator(runtime: Runtime, stop: threading.Event) -> None:
+    """Run the jobs until `stop` is set (Ctrl-C or SIGTERM from the supervisor)."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    specs = job_specs(runtime)
+    for spec in specs:
+        # Intervals are real seconds (APScheduler runs on the wall clock); the jobs themselves
+        # read the injectable clock. Each job runs once at start, then every period.
+        scheduler.add_job(
+            _with_heartbeat(runtime, spec),
+            "interval",
+            seconds=spec.period_s,
+            id=spec.name,
+            name=spec.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(spec.period_s)),
+            next_run_time=datetime.now(UTC),
+        )
+    scheduler.start()
+    log.info("orchestrator started with jobs: %s", ", ".join(s.name for s in specs))
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        log.info("orchestrator stopped")

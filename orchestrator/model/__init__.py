@@ -1,0 +1,54 @@
+"""The domain model (SQLAlchemy 2.x typed declarative); import everything from here."""
+
+from orchestrator.model.base import Base, UTCDateTime
+from orchestrator.model.observations import Alert, Image
+from orchestrator.model.planning import Schedule, ScheduleEntry
+from orchestrator.model.requests import (
+    SEQUENCE_TRANSITIONS,
+    TERMINAL_STATUSES,
+    Album,
+    Channel,
+    Plan,
+    Request,
+    Sequence,
+    SequenceStatus,
+)
+from orchestrator.model.system import Command, DeviceStatus, JobHeartbeat, LogEntry, MajordomeState
+from orchestrator.model.users import Country, Role, ScientificProgram, User, UserLevel
+from orchestrator.model.watches import (
+    SiteWatch,
+    SiteWatchHistory,
+    WeatherWatch,
+    WeatherWatchHistory,
+)
+
+__all__ = [
+    "SEQUENCE_TRANSITIONS",
+    "TERMINAL_STATUSES",
+    "Album",
+    "Alert",
+    "Base",
+    "Channel",
+    "Command",
+    "Country",
+    "DeviceStatus",
+    "Image",
+    "JobHeartbeat",
+    "LogEntry",
+    "MajordomeState",
+    "Plan",
+    "Request",
+    "Role",
+    "Schedule",
+    "ScheduleEntry",
+    "ScientificProgram",
+    "Sequence",
+    "SequenceStatus",
+    "SiteWatch",
+    "SiteWatchHistory",
+    "User",
+    "UserLevel",
+    "UTCDateTime",
+    "WeatherWatch",
+    "WeatherWatchHistory",
+]

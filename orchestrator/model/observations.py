@@ -1,0 +1,46 @@
+"""What the night produces and receives: alerts and images."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orchestrator.model.base import Base
+
+
+class Alert(Base):
+    """One received notice (VOEvent or GCN JSON), stored before it is acknowledged."""
+
+    __tablename__ = "alert"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ivorn: Mapped[str] = mapped_column(String(512), unique=True)  # or the notice's unique id
+    mission: Mapped[str] = mapped_column(String(32))
+    notice_type: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), default="observation")  # VOEvent @role
+    event_time: Mapped[datetime | None]
+    received: Mapped[datetime] = mapped_column(index=True)
+    ra_deg: Mapped[float | None]
+    dec_deg: Mapped[float | None]
+    error_radius_deg: Mapped[float | None]
+    is_retraction: Mapped[bool] = mapped_column(default=False)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"))
+    status: Mapped[str] = mapped_column(String(32), default="received")
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class Image(Base):
+    __tablename__ = "image"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    image_type: Mapped[str] = mapped_column(String(16))  # light, dark, flat, bias
+    channel: Mapped[str] = mapped_column(String(8))  # VIS or NIR
+    date_obs: Mapped[datetime] = mapped_column(index=True)
+    exposure_s: Mapped[float]
+    filter_name: Mapped[str | None] = mapped_column(String(32))
+    object_name: Mapped[str | None] = mapped_column(String(128))
+    sequence_id: Mapped[int | None] = mapped_column(ForeignKey("sequence.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    calibrated_path: Mapped[str | None] = mapped_column(String(1024))

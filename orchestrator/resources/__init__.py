@@ -1,0 +1,1 @@
+"""Files shipped with PyROS: the default configuration and the demo site."""

@@ -1,0 +1,137 @@
+"""One view of the whole system (database, jobs, devices, safety, majordome).
+
+Shared by `pyros status` and the web's `/api/status`, so both always say the same thing.
+Missing or stale safety data is reported as unsafe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from orchestrator import db
+from orchestrator.model import DeviceStatus, JobHeartbeat, MajordomeState, Sequence, WeatherWatch
+from orchestrator.runtime import Runtime
+
+LATE_FACTOR = 3.0  # a job is late after missing this many periods
+
+
+def system_status(runtime: Runtime) -> dict[str, Any]:
+    url = make_url(runtime.config.database.url).render_as_string(hide_password=True)
+    status: dict[str, Any] = {"site": runtime.config.site.name, "time": runtime.clock.now()}
+    try:
+        revision = db.current_revision(runtime.engine)
+        tables = set(inspect(runtime.engine).get_table_names())
+    except OperationalError as exc:
+        status["database"] = {"url": url, "ok": False, "error": str(exc.orig)}
+        return status
+    head = db.head_revision()
+    initialised = revision is not None and "sequence" in tables
+    status["database"] = {
+        "url": url,
+        "ok": initialised and revision == head,
+        "revision": revision,
+        "head": head,
+        "error": "" if initialised else "not initialised: run `pyros init`",
+    }
+    if not initialised:
+        status["safety"] = {"is_safe": False, "reasons": ["no database"], "age_s": None}
+        return status
+    with runtime.sessions() as session:
+        status["sequences"] = dict(
+            session.execute(select(Sequence.status, func.count()).group_by(Sequence.status)).all()
+        )
+        status["jobs"] = [_job_row(runtime, hb) for hb in session.scalars(select(JobHeartbeat))]
+        status["devices"] = _device_rows(runtime, session)
+        status["safety"] = _safety(runtime, session.scalar(select(WeatherWatch)))
+        majordome = session.get(MajordomeState, 1)
+        status["majordome"] = (
+            {"state": majordome.state, "mode": majordome.mode, "paused": majordome.paused}
+            if majordome
+            else None
+        )
+    return status
+
+
+def _job_row(runtime: Runtime, hb: JobHeartbeat) -> dict[str, Any]:
+    age = (runtime.clock.now() - hb.last_beat).total_seconds()
+    return {
+        "name": hb.name,
+        "process": hb.process,
+        "age_s": round(age, 1),
+        "late": age > LATE_FACTOR * hb.period_s,
+        "state": hb.state,
+        "restarts": hb.restarts,
+        "last_error": hb.last_error,
+    }
+
+
+def _device_rows(runtime: Runtime, session) -> list[dict[str, Any]]:
+    stored = {row.role: row for row in session.scalars(select(DeviceStatus))}
+    rows = []
+    for role, dev in runtime.config.devices.configured().items():
+        row = stored.get(role)
+        rows.append(
+            {
+                "role": role,
+                "adapter": dev.adapter,
+                "address": dev.address,
+                "device": dev.device_name or f"#{dev.device_number}",
+                "state": row.state if row else "never seen",
+                "connected": bool(row and row.connected),
+                "last_error": row.last_error if row else "",
+            }
+        )
+    return rows
+
+
+def _safety(runtime: Runtime, watch: WeatherWatch | None) -> dict[str, Any]:
+    if watch is None:
+        return {"is_safe": False, "reasons": ["no weather synthesis stored yet"], "age_s": None}
+    age = (runtime.clock.now() - watch.measured).total_seconds()
+    reasons = [r for r in watch.unsafe_reasons.split("; ") if r]
+    is_safe = watch.is_safe
+    if age > runtime.config.safety.stale_after_s:
+        is_safe = False
+        reasons.append(f"weather synthesis is stale ({age:.0f} s old)")
+    return {"is_safe": is_safe, "reasons": reasons, "age_s": round(age, 1)}
+
+
+def format_status(status: dict[str, Any]) -> str:
+    """The one-screen text of `pyros status`."""
+    lines = [f"PyROS — {status['site']} — {status['time']:%Y-%m-%d %H:%M:%S} UTC", ""]
+    dbs = status["database"]
+    state = "ok" if dbs["ok"] else f"NOT OK: {dbs.get('error') or 'revision behind head'}"
+    lines.append(f"Database  {dbs['url']}  revision {dbs.get('revision')}  {state}")
+    safety = status.get("safety")
+    if safety:
+        verdict = "SAFE" if safety["is_safe"] else "UNSAFE"
+        why = "; ".join(safety["reasons"])
+        lines.append(f"Safety    {verdict}" + (f" — {why}" if why else ""))
+    if status.get("majordome"):
+        m = status["majordome"]
+        paused = ", paused" if m["paused"] else ""
+        lines.append(f"Majordome {m['state']} ({m['mode']}{paused})")
+    if "sequences" in status:
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted(status["sequences"].items())) or "none"
+        lines.append(f"Sequences {counts}")
+    lines += ["", "Jobs"]
+    for job in status.get("jobs", []) or [{"name": "(none has run yet)"}]:
+        if "age_s" in job:
+            flag = "LATE" if job["late"] else job["state"]
+            lines.append(
+                f"  {job['name']:<20} {job['process']:<13} {job['age_s']:>8} s ago  {flag}"
+            )
+        else:
+            lines.append(f"  {job['name']}")
+    lines += ["", "Devices"]
+    for dev in status.get("devices", []):
+        error = f"  {dev['last_error']}" if dev["last_error"] else ""
+        lines.append(
+            f"  {dev['role']:<16} {dev['adapter']:<7} {dev['address']:<21} {dev['device']:<22}"
+            f" {dev['state']}{error}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""`pyros init && pyros status` in an empty folder, as an operator would type them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from sqlalchemy import create_engine, select
+from werkzeug.security import check_password_hash
+
+from orchestrator.model import User
+from tests.helpers import pyros
+
+
+def test_init_then_status_in_an_empty_folder(tmp_path):
+    result = pyros("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "created user 'admin' with password: " in result.stdout
+    password = result.stdout.split("password: ")[1].split()[0]
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'pyros.db'}")
+    with engine.connect() as connection:
+        admin = connection.execute(select(User).where(User.username == "admin")).one()
+        assert check_password_hash(admin.password_hash, password)
+
+    status = pyros("status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "revision" in status.stdout and "ok" in status.stdout
+    assert "UNSAFE" in status.stdout  # no weather data yet: unsafe, never safe by default
+    assert "mount" in status.stdout
+
+    data = json.loads(pyros("status", "--json", cwd=tmp_path).stdout)
+    assert data["database"]["ok"] is True
+    assert data["safety"]["is_safe"] is False
+
+
+def test_init_is_idempotent_and_takes_the_password_from_the_environment(tmp_path):
+    env = {**os.environ, "PYROS_ADMIN_PASSWORD": "s3cret-night"}
+    first = pyros("init", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "s3cret-night" not in first.stdout
+    second = pyros("init", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "password" not in second.stdout  # the admin exists: nothing generated, nothing shown
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'pyros.db'}")
+    with engine.connect() as connection:
+        admins = connection.execute(select(User).where(User.username == "admin")).all()
+    assert len(admins) == 1
+    assert check_password_hash(admins[0].password_hash, "s3cret-night")
+
+
+def test_status_before_init_says_what_to_do(tmp_path):
+    result = pyros("status", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "pyros init" in result.stdout
+    assert "UNSAFE" in result.stdout
+
+
+def test_every_command_has_help(tmp_path):
+    from orchestrator.cli import cli
+
+    for name in cli.commands:
+        result = pyros(name, "--help", cwd=tmp_path)
+        assert result.returncode == 0 and "Usage: pyros" in result.stdout, name

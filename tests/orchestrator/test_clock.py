@@ -1,0 +1,36 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from orchestrator.clock import ManualClock, RealClock, SimulatedClock, clock_from_config
+
+T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+
+def test_manual_clock_moves_only_when_told():
+    clock = ManualClock(T0)
+    assert clock.now() == T0
+    clock.advance(90)
+    clock.sleep(30)
+    assert clock.now() == T0 + timedelta(minutes=2)
+
+
+def test_simulated_clock_runs_faster_than_real_time():
+    clock = SimulatedClock(T0, speed=1000)
+    clock.sleep(100)  # 0.1 real second
+    assert clock.now() - T0 >= timedelta(seconds=100)
+    assert clock.now() - T0 < timedelta(seconds=1000)
+
+
+def test_clocks_are_utc_aware_and_naive_starts_are_refused():
+    assert RealClock().now().tzinfo is not None
+    with pytest.raises(ValueError):
+        SimulatedClock(datetime(2026, 1, 1), 1)
+    with pytest.raises(ValueError):
+        SimulatedClock(T0, 0)
+
+
+def test_clock_from_config_is_real_unless_asked():
+    assert isinstance(clock_from_config(None, 1.0), RealClock)
+    assert isinstance(clock_from_config(T0, 1.0), SimulatedClock)
+    assert isinstance(clock_from_config(None, 60.0), SimulatedClock)

@@ -1,0 +1,26 @@
+// Refreshes the status page from /api/status every 5 s (no framework, no CDN).
+"use strict";
+function cell(row, text) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); }
+function fillTable(id, rows, columns) {
+  const table = document.getElementById(id);
+  while (table.rows.length > 1) table.deleteRow(1);
+  for (const r of rows) { const tr = table.insertRow(); for (const c of columns) cell(tr, c(r)); }
+}
+async function refresh() {
+  try {
+    const s = await (await fetch("api/status")).json();
+    document.getElementById("time").textContent = s.time.replace("T", " ").slice(0, 19);
+    const safe = s.safety && s.safety.is_safe;
+    document.getElementById("safety").className = safe ? "safe" : "unsafe";
+    document.getElementById("verdict").textContent = safe ? "SAFE" : "UNSAFE";
+    const reasons = document.getElementById("reasons");
+    reasons.replaceChildren(...(s.safety ? s.safety.reasons : []).map(r => {
+      const li = document.createElement("li"); li.textContent = r; return li; }));
+    fillTable("jobs", s.jobs || [], [j => j.name, j => j.process, j => j.age_s, j => j.late ? "LATE" : j.state]);
+    fillTable("devices", s.devices || [], [d => d.role, d => d.adapter, d => d.address, d => d.device, d => d.state]);
+  } catch (e) {
+    document.getElementById("verdict").textContent = "UNKNOWN (status unreachable)";
+    document.getElementById("safety").className = "unsafe";
+  }
+}
+setInterval(refresh, 5000);
