@@ -134,8 +134,9 @@ class Gateway:
         app = create_alpaca_app(self.state, self.config.site.name)
         self._server = create_server(app, host=self.host, port=self.port, threads=8)
         self.port = self._server.effective_port
+        self._http_stop = threading.Event()
         self._server_thread = threading.Thread(
-            target=self._server.run, name="alpaca-http", daemon=True
+            target=self._serve_http, name="alpaca-http", daemon=True
         )
         self._server_thread.start()
         if self.discovery_port:
@@ -172,12 +173,21 @@ class Gateway:
             self.discovery.stop()
             self.discovery = None
         if self._server is not None:
-            self._server.close()
-            self._server.task_dispatcher.shutdown()
+            self._http_stop.set()
             if self._server_thread is not None:
                 self._server_thread.join(timeout=5)
             self._server = None
         self.client.close()
+
+    def _serve_http(self) -> None:
+        """waitress's loop, in short turns so that `stop()` ends it from this same thread."""
+        from waitress import wasyncore
+
+        server = self._server
+        while not self._http_stop.is_set():
+            server.asyncore.loop(timeout=0.1, map=server._map, count=1)
+        wasyncore.close_all(map=server._map)
+        server.task_dispatcher.shutdown()
 
     def __enter__(self) -> Gateway:
         return self.start()

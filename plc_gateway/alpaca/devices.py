@@ -173,8 +173,8 @@ class ObservingConditionsDevice(AlpacaDevice):
         return 0.0
 
     def put_averageperiod(self, call: Call) -> None:
+        period_h = call.number("AveragePeriod")  # a malformed value is a 400 in any state
         self._require_connected(call)
-        period_h = call.number("AveragePeriod")
         # ASCOM: a driver that does not average accepts only 0 (instantaneous values).
         if period_h != 0:
             raise InvalidValue(f"AveragePeriod {period_h} h: only 0 (no averaging) is supported")
