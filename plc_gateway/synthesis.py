@@ -203,7 +203,7 @@ class Synthesizer:
         self._dew_margin(out, now)
         add(
             "sensors_valid",
-            "",
+            "valid",
             lambda v: (
                 "all meteo sensors valid"
                 if not self._invalid
