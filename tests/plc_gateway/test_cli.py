@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -101,3 +102,49 @@ def test_pyros_start_runs_the_simulator_and_the_gateway(tmp_path, clock):
     )
     names = [spec.name for spec in embedded_processes(no_sims)]
     assert "plc-sim" not in names and "gateway" in names
+
+
+def test_pyros_start_serves_safety_and_stores_it(tmp_path):
+    plc_port, alpaca_port, web_port = free_port(), free_port(), free_port()
+    text = _without_sections(default_config_text(), ("plc", "safety", "gateway", "web"))
+    text += f"""
+[plc]
+address = "127.0.0.1:{plc_port}"
+poll_period_s = 0.2
+[safety]
+reopen_delay_s = 0.0
+[gateway]
+port = {alpaca_port}
+discovery_port = 0
+store_period_s = 0.2
+[web]
+port = {web_port}
+"""
+    (tmp_path / "pyros.toml").write_text(text)
+    assert pyros("init", cwd=tmp_path).returncode == 0
+    proc = _start("start", cwd=tmp_path)
+    url = f"http://127.0.0.1:{alpaca_port}/api/v1/safetymonitor/0"
+    try:
+        wait_for(
+            lambda: requests.put(f"{url}/connected", data={"Connected": "true"}, timeout=2).ok,
+            60,
+            what="gateway",
+        )
+        wait_for(
+            lambda: requests.get(f"{url}/issafe", timeout=2).json()["Value"], 30, what="IsSafe"
+        )
+        status = wait_for(
+            lambda: (
+                (out := pyros("status", cwd=tmp_path).stdout) and "weather_store" in out and out
+            ),
+            30,
+            what="stored",
+        )
+        assert "Safety    SAFE" in status
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
