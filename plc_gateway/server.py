@@ -23,6 +23,7 @@ from plc_gateway.store import WatchStore
 from plc_gateway.synthesis import Synthesis, Synthesizer, unsafe_at_start
 
 log = logging.getLogger(__name__)
+MIN_PERIOD_S = 0.02  # the fastest the jobs run in real time, whatever the clock speed
 
 
 class SafetyState:
@@ -144,14 +145,17 @@ class Gateway:
             self.discovery = DiscoveryResponder(self.host, self.discovery_port, self.port).start()
         scheduler = BackgroundScheduler(timezone="UTC")
         now = datetime.now(UTC)
-        poll_s = self.config.plc.poll_period_s
+        # Periods are clock seconds: under an accelerated simulated clock the jobs run as
+        # often in real time as the clock needs, so the stale timeout keeps its meaning.
+        speed = float(getattr(self.clock, "speed", 1.0))
+        poll_s = max(MIN_PERIOD_S, self.config.plc.poll_period_s / speed)
         scheduler.add_job(
             self.poll_once, "interval", seconds=poll_s, id="plc_poll", name="plc_poll",
             max_instances=1, coalesce=True, misfire_grace_time=max(1, int(poll_s)),
             next_run_time=now,
         )  # fmt: skip
         if self.store is not None:
-            store_s = self.config.gateway.store_period_s
+            store_s = max(MIN_PERIOD_S, self.config.gateway.store_period_s / speed)
             scheduler.add_job(
                 self.store_once, "interval", seconds=store_s, id="weather_store",
                 name="weather_store", max_instances=1, coalesce=True,

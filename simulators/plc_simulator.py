@@ -237,12 +237,14 @@ def _number(action: dict, key: str) -> float:
     return float(value)
 
 
-def run_plc_simulator(host: str, port: int, scenario_path: Path | None, stop: threading.Event):
-    """`pyros plc-sim`: serve until `stop` is set."""
+def run_plc_simulator(
+    host: str, port: int, scenario_path: Path | None, stop: threading.Event, clock: Clock
+) -> None:
+    """`pyros plc-sim`: serve until `stop` is set; scenario times run on `clock`."""
     from simulators.scenario import load_scenario
 
     scenario = load_scenario(scenario_path) if scenario_path else None
-    simulator = PlcSimulator(host, port, scenario=scenario).start()
+    simulator = PlcSimulator(host, port, clock=clock, scenario=scenario).start()
     print(
         f"PLC simulator on {simulator.address}"
         + (f", scenario {scenario_path}" if scenario_path else ""),

@@ -65,13 +65,15 @@ def plc_sim(obj: CliContext, host: str | None, port: int | None, scenario: Path 
     """Run the PLC simulator (answers STATUS like COLIBRI's Beckhoff PLC)."""
     from simulators.plc_simulator import run_plc_simulator
 
-    config = obj.runtime("plc-sim").config
+    runtime = obj.runtime("plc-sim")
+    config = runtime.config
     default_host, default_port = config.plc.host_port
     run_plc_simulator(
         host or default_host,
         default_port if port is None else port,
         scenario or config.simulators.plc_scenario,
         _stop_on_signals(),
+        runtime.clock,
     )
 
 

@@ -165,3 +165,38 @@ def test_invalid_sensor_is_named(clock, plc_sim, make_gateway):
         10,
         what="stale rain",
     )
+
+
+def test_accelerated_clock_keeps_readings_fresh_and_opens_after_the_delay(tmp_path):
+    # At 10x, the 30 s reopen delay passes in 3 s of real time; the poll follows the clock
+    # (1 s of clock = 0.1 s real), so readings never look stale between polls.
+    from datetime import UTC, datetime
+
+    from orchestrator.clock import SimulatedClock
+    from plc_gateway.server import Gateway
+    from tests.plc_gateway.conftest import gateway_config
+
+    clock = SimulatedClock(datetime(2026, 11, 25, 4, 0, tzinfo=UTC), speed=10)
+    config = gateway_config(tmp_path, "").model_copy()
+    config = config.model_copy(update={"plc": config.plc.model_copy(update={"poll_period_s": 1.0})})
+    with PlcSimulator(clock=clock) as sim:
+        gw = Gateway(config, clock, None, ("127.0.0.1", sim.port), 0, 0).start()
+        try:
+            monitor = _monitor(gw)
+            wait_for(lambda: monitor.IsSafe, 20, what="IsSafe true at 10x")
+            for _ in range(20):  # it stays safe: no stale gap between polls
+                assert monitor.IsSafe is True
+        finally:
+            gw.stop()
+
+
+def test_served_answer_goes_unsafe_when_polling_stops(clock):
+    from plc_gateway.server import SafetyState
+    from plc_gateway.synthesis import Synthesis
+
+    state = SafetyState(clock, stale_after_s=5)
+    state.set(Synthesis(clock.now(), True, (), {}))
+    assert state.current().is_safe
+    clock.advance(6)
+    assert not state.current().is_safe
+    assert "stale" in state.current().reasons[0]
