@@ -88,6 +88,7 @@ class Gateway:
         self._server_thread: threading.Thread | None = None
         self._poll_lock = threading.Lock()
         self._last_error = ""
+        self._last_store_error = ""
 
     # ---- jobs ------------------------------------------------------------------------
     def poll_once(self) -> Synthesis:
@@ -121,8 +122,15 @@ class Gateway:
             return
         try:
             self.store.store(self.state.current(), self.config.gateway.store_period_s)
-        except Exception:  # the database may be down: serving safety must go on
-            log.exception("storing the weather synthesis failed")
+        except Exception as exc:  # the database may be down: serving safety must go on
+            text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+            if text != self._last_store_error:  # log each distinct failure once
+                log.error("storing the weather synthesis failed (run `pyros init`?): %s", text)
+            self._last_store_error = text
+        else:
+            if self._last_store_error:
+                log.info("storing the weather synthesis works again")
+            self._last_store_error = ""
 
     def _poll_soon(self) -> None:
         if self._scheduler is not None:

@@ -223,3 +223,28 @@ def test_average_period_and_refresh(gw):
         assert put.status_code == 200 and put.json()["ErrorNumber"] == 0x401
     assert oc.AveragePeriod == 0.0
     oc.Refresh()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    member=st.text(alphabet="abcdefghijklmnopqrstuvwxyz_ -%.", min_size=1, max_size=16),
+    method=st.sampled_from(["GET", "PUT"]),
+    params=st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=12), max_size=4),
+)
+def test_arbitrary_requests_get_an_alpaca_answer_or_400_never_a_crash(gw, member, method, params):
+    device = "observingconditions/0/"
+    resp = api(gw, method, device + requests.utils.quote(member, safe=""), **params)
+    assert resp.status_code in (200, 400, 404), resp.status_code
+    if resp.status_code == 200:
+        body = resp.json()
+        assert body["ErrorNumber"] == 0 or body["ErrorMessage"]
+
+
+def test_put_with_a_json_body_is_a_400_not_a_crash(gw):
+    resp = requests.put(
+        f"{gw.url}/api/v1/safetymonitor/0/connected", json={"Connected": True}, timeout=5
+    )
+    assert resp.status_code == 400 and "Connected" in resp.text
+    assert api(gw, "GET", "safetymonitor/0/name").ok  # still serving
