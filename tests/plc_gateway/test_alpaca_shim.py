@@ -88,6 +88,7 @@ def test_parameter_names_are_case_insensitive_and_extras_tolerated(gw):
         ("GET", "safetymonitor/1/name", {}),  # no device #1
         ("GET", "safetymonitor/x/name", {}),
         ("GET", "safetymonitor/0/nosuchmember", {}),
+        ("GET", "safetymonitor/0/IsSafe", {}),  # member names are lower case too
         ("PUT", "safetymonitor/0/issafe", {}),  # read-only member
         ("PUT", "safetymonitor/0/connected", {}),  # missing parameter
         ("PUT", "safetymonitor/0/connected", {"Connected": "maybe"}),
