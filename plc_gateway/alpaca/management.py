@@ -12,7 +12,7 @@ from html import escape
 from flask import Blueprint, Response
 
 from plc_gateway.alpaca.devices import DRIVER_VERSION, AlpacaDevice
-from plc_gateway.alpaca.envelope import bad_request, envelope, parse_call
+from plc_gateway.alpaca.envelope import envelope, parse_call
 
 _NAMESPACE = uuid.UUID("5f1b8f0e-4b7a-4d0e-9a53-7079726f7321")  # fixed: PyROS gateway devices
 
@@ -62,7 +62,12 @@ def management_blueprint(devices: list[AlpacaDevice], site_name: str) -> Bluepri
             f"{escape(d.device_name)}</a> ({_ascom_type(d.device_type)} #{d.number})</li>"
             for d in devices
         )
-        return _page("PyROS Alpaca gateway", f"<p>Site: {escape(site_name)}</p><ul>{rows}</ul>")
+        return _page(
+            "PyROS Alpaca gateway",
+            f"<p>PyROS plc_gateway {DRIVER_VERSION} (manufacturer PyROS), site "
+            f"{escape(site_name)}.</p><ul>{rows}</ul><p>Address, port and discovery port are "
+            "set in the PyROS configuration (<code>[gateway]</code>) and read at start.</p>",
+        )
 
     @bp.get("/setup/v1/<device_type>/<int:number>/setup")
     def device_setup(device_type: str, number: int):
@@ -74,7 +79,8 @@ def management_blueprint(devices: list[AlpacaDevice], site_name: str) -> Bluepri
                     "<p>Nothing to set here: thresholds live in the PyROS configuration "
                     "(<code>[safety]</code>), read at start.</p>",
                 )
-        return bad_request(f"no {device_type} number {number}")
+        # Management API: an unsupported device on the /setup interface is a 403 HTML page.
+        return _page("Unknown device", f"<p>No {escape(device_type)} number {number}.</p>", 403)
 
     return bp
 
@@ -85,9 +91,9 @@ def _ascom_type(device_type: str) -> str:
     ]
 
 
-def _page(title: str, body: str) -> Response:
+def _page(title: str, body: str, status: int = 200) -> Response:
     html = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"
         f"<body><h1>{escape(title)}</h1>{body}</body></html>"
     )
-    return Response(html, mimetype="text/html")
+    return Response(html, status=status, mimetype="text/html")

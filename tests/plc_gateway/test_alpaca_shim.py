@@ -137,6 +137,8 @@ def test_setup_pages(gw):
     assert page.ok and "text/html" in page.headers["Content-Type"]
     device = requests.get(f"{gw.url}/setup/v1/safetymonitor/0/setup", timeout=5)
     assert device.ok and "PyROS weather safety" in device.text
+    unknown = requests.get(f"{gw.url}/setup/v1/telescope/0/setup", timeout=5)
+    assert unknown.status_code == 403 and "text/html" in unknown.headers["Content-Type"]
 
 
 # ---- SafetyMonitor (ConformU SafetyMonitor checks) ------------------------------------------
