@@ -251,3 +251,20 @@ def test_put_with_a_json_body_is_a_400_not_a_crash(gw):
     )
     assert resp.status_code == 400 and "Connected" in resp.text
     assert api(gw, "GET", "safetymonitor/0/name").ok  # still serving
+
+
+def test_refresh_polls_the_plc_at_once(tmp_path, clock, plc_sim):
+    from plc_gateway.server import Gateway
+    from tests.plc_gateway.conftest import gateway_config
+
+    config = gateway_config(tmp_path)
+    slow = config.model_copy(update={"plc": config.plc.model_copy(update={"poll_period_s": 60})})
+    gw = Gateway(slow, clock, None, ("127.0.0.1", plc_sim.port), 0, 0).start()
+    try:
+        wait_for(lambda: plc_sim.requests_answered == 1, 10, what="the first poll")
+        oc = ObservingConditions(f"127.0.0.1:{gw.port}", 0)
+        oc.Connected = True
+        oc.Refresh()  # ASCOM: read the sensors now rather than at the next period
+        wait_for(lambda: plc_sim.requests_answered == 2, 10, what="a poll on Refresh")
+    finally:
+        gw.stop()
