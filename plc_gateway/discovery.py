@@ -1,11 +1,15 @@
 """ASCOM Alpaca UDP discovery responder (Alpaca API v1, discovery protocol, IPv4).
 
 A client broadcasts `alpacadiscovery1` to UDP port 32227 (config gateway.discovery_port);
-we answer `{"AlpacaPort": n}` to the sender so it finds our HTTP server.
+we answer `{"AlpacaPort": n}` to the sender so it finds our HTTP server. The socket listens
+on every interface (a socket bound to one address never sees broadcasts), but when the HTTP
+server is on loopback only, only local senders get an answer: we never announce what they
+cannot reach.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import socket
@@ -18,9 +22,10 @@ DISCOVERY_MESSAGE = b"alpacadiscovery1"
 class DiscoveryResponder:
     def __init__(self, host: str, port: int, alpaca_port: int):
         self.alpaca_port = alpaca_port
+        self.local_only = _is_loopback(host)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
+        self._sock.bind(("", port))
         self._sock.settimeout(0.2)  # so `stop()` is seen promptly
         self.port = self._sock.getsockname()[1]
         self._stop = threading.Event()
@@ -45,9 +50,20 @@ class DiscoveryResponder:
                 continue
             except OSError:
                 return
+            if self.local_only and not _is_loopback(sender[0]):
+                continue
             # Alpaca: the message starts with "alpacadiscovery" and a version digit.
             if data.startswith(DISCOVERY_MESSAGE):
                 try:
                     self._sock.sendto(answer, sender)
                 except OSError as exc:
                     log.warning("discovery answer to %s failed: %s", sender, exc)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: assume it is reachable from the network

@@ -33,6 +33,23 @@ def test_gateway_answers_discovery_with_its_alpaca_port(tmp_path, clock, plc_sim
         gw.stop()
 
 
+def test_alpyca_discovery_finds_the_gateway(tmp_path, clock, plc_sim, monkeypatch):
+    import alpaca.discovery
+
+    discovery_port = _free_udp_port()
+    # alpyca broadcasts to the fixed port 32227; tests never use fixed ports, so point it
+    # at ours. Everything else (broadcast on every adapter, the answer) is alpyca's own.
+    monkeypatch.setattr(alpaca.discovery, "port", discovery_port)
+    gw = Gateway(
+        gateway_config(tmp_path), clock, None, ("127.0.0.1", plc_sim.port), 0, discovery_port
+    ).start()
+    try:
+        found = alpaca.discovery.search_ipv4(numquery=1, timeout=0.5)
+        assert f"127.0.0.1:{gw.port}" in found
+    finally:
+        gw.stop()
+
+
 def test_other_datagrams_get_no_answer():
     responder = DiscoveryResponder("127.0.0.1", 0, 4321).start()
     try:
