@@ -125,9 +125,15 @@ class SafetyConfig(_Section):
     sky_minus_ambient_max_c: float = -20.0  # warmer sky than this = cloudy
     sky_minus_ambient_reopen_c: float = -23.0
     dew_point_margin_min_c: Annotated[float, Field(ge=0)] = 2.0
+    dew_point_margin_reopen_c: Annotated[float, Field(ge=0)] = 3.0
+    # DRD11A analog output: 3 V dry, lower = wetter. The seed's dry-weather sample reads
+    # 2.345 V with the digital output dry, so the nominal 2.5 V would close on a damp plate.
+    drd11_rain_below_v: Annotated[float, Field(ge=0, le=5)] = 2.0
 
     @model_validator(mode="after")
     def _hysteresis(self) -> SafetyConfig:
+        if self.dew_point_margin_reopen_c < self.dew_point_margin_min_c:
+            raise ValueError("dew_point_margin_reopen_c must be >= dew_point_margin_min_c")
         if self.wind_speed_reopen_m_s > self.wind_speed_max_m_s:
             raise ValueError("wind_speed_reopen_m_s must be <= wind_speed_max_m_s")
         if self.humidity_reopen_pct > self.humidity_max_pct:
@@ -152,7 +158,9 @@ class ServerConfig(_Section):
 
 class GatewayConfig(ServerConfig):
     port: Annotated[int, Field(ge=1, le=65535)] = 11112
-    discovery_port: Annotated[int, Field(ge=1, le=65535)] = 32227
+    discovery_port: Annotated[int, Field(ge=0, le=65535)] = 32227  # 0 = no discovery responder
+    store_period_s: Annotated[float, Field(gt=0, le=60)] = 2.0  # WeatherWatch update period
+    history_period_s: Annotated[float, Field(gt=0, le=3600)] = 60.0  # one history row per period
 
 
 class WebConfig(ServerConfig):

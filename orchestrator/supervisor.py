@@ -33,6 +33,9 @@ class ProcessSpec:
 def embedded_processes(config: Config) -> list[ProcessSpec]:
     """What `pyros start` runs. Later capabilities (gateway, simulators) add theirs here."""
     specs = [ProcessSpec("orchestrator", ("orchestrator",)), ProcessSpec("web", ("web",))]
+    if config.simulators.enabled:
+        specs.append(ProcessSpec("plc-sim", ("plc-sim",)))
+    specs.append(ProcessSpec("gateway", ("gateway",)))
     return specs
 
 

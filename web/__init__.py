@@ -34,6 +34,10 @@ def create_app(runtime: Runtime) -> Flask:
     def _bad_input(exc: PyrosError):
         return jsonify({"error": str(exc)}), 400
 
+    from web.environment import environment_blueprint
+
+    app.register_blueprint(environment_blueprint(runtime))
+
     @app.get("/")
     def index():
         return render_template("status.html", status=system_status(runtime))

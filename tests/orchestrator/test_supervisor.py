@@ -23,6 +23,9 @@ def site(tmp_path):
 
     text = default_config_text().replace("port = 8000", f"port = {web_port}")
     text = text.replace("enabled = true ", "enabled = false")
+    # The gateway always runs under `pyros start`: free ports, no discovery responder.
+    text = text.replace("port = 11112", f"port = {free_port()}")
+    text = text.replace("discovery_port = 32227", "discovery_port = 0")
     config.write_text(text)
     assert pyros("init", cwd=tmp_path).returncode == 0
     return tmp_path, web_port
@@ -55,7 +58,8 @@ def test_start_supervises_restarts_and_stops_cleanly(site):
             0.2,
             what="orchestrator heartbeat",
         )
-        children = wait_for(lambda: len(_children(proc)) == 2 and _children(proc), 10)
+        children = wait_for(lambda: len(_children(proc)) == 3 and _children(proc), 10)
+        assert set(children) == {"orchestrator", "web", "gateway"}
         old_web = children["web"]
         old_web.kill()
         old_web.wait(10)

@@ -1,0 +1,102 @@
+"""Store the synthesis in WeatherWatch/SiteWatch (latest row) and their history tables.
+
+Run by the gateway's store job: safety never depends on the orchestrator being alive, so
+the process that builds the synthesis is the one that records it. Read by `pyros status`
+(stale row = UNSAFE) and by the web's environment page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orchestrator.model import JobHeartbeat, SiteWatch, SiteWatchHistory, WeatherWatch
+from orchestrator.model.watches import WeatherWatchHistory
+from plc_gateway.synthesis import Synthesis
+
+PROCESS = "gateway"
+
+# WeatherWatch column -> synthesis element
+_COLUMNS = {
+    "rain_rate_mm_h": "rain_rate",
+    "wind_speed_m_s": "wind_speed",
+    "wind_direction_deg": "wind_direction",
+    "humidity_pct": "humidity",
+    "temperature_c": "temperature",
+    "dew_point_c": "dew_point",
+    "pressure_hpa": "pressure",
+    "sky_minus_ambient_c": "cloud",
+}
+
+
+def weather_fields(synthesis: Synthesis) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "measured": synthesis.measured,
+        "is_safe": synthesis.is_safe,
+        "unsafe_reasons": "; ".join(synthesis.reasons),
+        "synthesis": synthesis.to_dict(),
+    }
+    fields.update({column: synthesis.value(name) for column, name in _COLUMNS.items()})
+    return fields
+
+
+def site_fields(synthesis: Synthesis) -> dict[str, Any]:
+    plc = synthesis.elements.get("plc")
+    answering = bool(plc and plc.safe)
+    return {
+        "measured": synthesis.measured,
+        "is_safe": answering,
+        "unsafe_reasons": "" if answering else "PLC not answering",
+        "synthesis": synthesis.site,
+    }
+
+
+class WatchStore:
+    """Upserts the latest rows; appends history every `history_period_s` or on a change."""
+
+    def __init__(self, sessions: sessionmaker[Session], history_period_s: float):
+        self.sessions = sessions
+        self.history_period_s = history_period_s
+        self._last_history: datetime | None = None
+        self._last_safe: bool | None = None
+
+    def store(self, synthesis: Synthesis, period_s: float) -> None:
+        weather, site = weather_fields(synthesis), site_fields(synthesis)
+        history_due = (
+            self._last_history is None
+            or synthesis.is_safe != self._last_safe
+            or (synthesis.measured - self._last_history).total_seconds() >= self.history_period_s
+        )
+        with self.sessions.begin() as session:
+            _upsert(session, WeatherWatch, weather)
+            _upsert(session, SiteWatch, site)
+            if history_due:
+                session.add(WeatherWatchHistory(**weather))
+                session.add(SiteWatchHistory(**site))
+            _beat(session, "weather_store", period_s, synthesis.measured)
+        if history_due:
+            self._last_history = synthesis.measured
+            self._last_safe = synthesis.is_safe
+
+
+def _upsert(session: Session, model, fields: dict[str, Any]) -> None:
+    row = session.scalar(select(model).order_by(model.id).limit(1))
+    if row is None:
+        session.add(model(**fields))
+        return
+    for key, value in fields.items():
+        setattr(row, key, value)
+
+
+def _beat(session: Session, name: str, period_s: float, now: datetime) -> None:
+    hb = session.scalar(select(JobHeartbeat).where(JobHeartbeat.name == name))
+    if hb is None:
+        hb = JobHeartbeat(name=name, process=PROCESS, period_s=period_s)
+        session.add(hb)
+    hb.last_beat = now
+    hb.period_s = period_s
+    hb.state = "ok"
+    hb.last_error = ""
