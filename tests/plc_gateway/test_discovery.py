@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
+
+import ifaddr
 
 from plc_gateway.discovery import DiscoveryResponder
 from plc_gateway.server import Gateway
@@ -38,8 +41,12 @@ def test_alpyca_discovery_finds_the_gateway(tmp_path, clock, plc_sim, monkeypatc
 
     discovery_port = _free_udp_port()
     # alpyca broadcasts to the fixed port 32227; tests never use fixed ports, so point it
-    # at ours. Everything else (broadcast on every adapter, the answer) is alpyca's own.
+    # at ours. It also broadcasts on every adapter of the machine: tests send traffic to
+    # loopback only, so it is shown the loopback adapter alone. The rest is alpyca's own.
     monkeypatch.setattr(alpaca.discovery, "port", discovery_port)
+    loopback_only = [a for a in ifaddr.get_adapters() if any(_is_loopback(ip) for ip in a.ips)]
+    assert loopback_only
+    monkeypatch.setattr(alpaca.discovery.ifaddr, "get_adapters", lambda: loopback_only)
     gw = Gateway(
         gateway_config(tmp_path), clock, None, ("127.0.0.1", plc_sim.port), 0, discovery_port
     ).start()
@@ -57,6 +64,10 @@ def test_other_datagrams_get_no_answer():
         assert json.loads(_ask(responder.port, b"alpacadiscovery1")) == {"AlpacaPort": 4321}
     finally:
         responder.stop()
+
+
+def _is_loopback(ip) -> bool:
+    return ip.is_IPv4 and ipaddress.IPv4Address(ip.ip).is_loopback
 
 
 def _free_udp_port() -> int:
