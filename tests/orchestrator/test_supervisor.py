@@ -41,6 +41,23 @@ def _children(proc: subprocess.Popen) -> dict[str, psutil.Process]:
     return {" ".join(k.cmdline()).split("orchestrator.cli")[-1].split()[-1]: k for k in kids}
 
 
+def _stop_tree(proc: subprocess.Popen) -> None:
+    """On a failed test, stop `pyros start` and every child it left, and reap them."""
+    if proc.poll() is not None:
+        return
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    _gone, alive = psutil.wait_procs(descendants, timeout=10)
+    for child in alive:
+        child.kill()
+    psutil.wait_procs(alive, timeout=10)
+
+
 def test_start_supervises_restarts_and_stops_cleanly(site):
     folder, web_port = site
     proc = subprocess.Popen(
@@ -73,9 +90,7 @@ def test_start_supervises_restarts_and_stops_cleanly(site):
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop_tree(proc)
     assert proc.returncode == 0, output
     assert "all processes stopped" in output
     assert "web exited" in output  # the death was logged
