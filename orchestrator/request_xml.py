@@ -12,8 +12,10 @@ from functools import cache
 from importlib import resources
 
 from lxml import etree
+from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.errors import InputError
+from orchestrator.request_builder import RequestBuilder, Submitted
 from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
 
 XSD_NAME = "request.xsd"
@@ -43,11 +45,11 @@ class ParsedRequest:
 
     def locate(self, exc: InputError) -> InputError:
         """The same error, its field prefixed with the file and line it comes from."""
-        path = exc.field
+        path = "request" if exc.field in ("name", "program", "sequences") else exc.field
         while path and path not in self.lines:
             path = path.rpartition(".")[0]
-        line = self.lines.get(path, self.lines.get("request"))
-        return type(exc)(f"{self.source} line {line}: {exc.field}", exc.reason)
+        where = f"{self.source} line {self.lines[path]}" if path else self.source
+        return type(exc)(f"{where}: {exc.field}", exc.reason)
 
 
 def parse_request(data: bytes, source: str = "request") -> ParsedRequest:
@@ -202,3 +204,19 @@ def _num(value: float) -> str:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def submit_xml(
+    builder: RequestBuilder,
+    sessions: sessionmaker[Session],
+    data: bytes,
+    source: str,
+    username: str,
+    via: str = "xml",
+) -> Submitted:
+    """Parse, validate and submit one XML request; builder errors also name the file's line."""
+    parsed = parse_request(data, source)
+    try:
+        return builder.submit(sessions, parsed.spec, username, via)
+    except InputError as exc:
+        raise parsed.locate(exc) from None

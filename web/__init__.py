@@ -34,6 +34,10 @@ def create_app(runtime: Runtime) -> Flask:
     def _bad_input(exc: PyrosError):
         return jsonify({"error": str(exc)}), 400
 
+    from web.api_requests import blueprint as api_requests
+
+    app.register_blueprint(api_requests)
+
     @app.get("/")
     def index():
         return render_template("status.html", status=system_status(runtime))
