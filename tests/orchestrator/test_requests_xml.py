@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.errors import InputError
+from orchestrator.config import default_config_text, parse_config
+from orchestrator.errors import ConfigError, InputError
 from orchestrator.request_builder import RequestBuilder
 from orchestrator.request_spec import (
     AlbumSpec,
@@ -273,3 +274,11 @@ def test_a_damaged_example_parses_or_is_refused_cleanly(position, text):
         parse_request(damaged)
     except InputError as exc:
         assert str(exc).startswith("request line ")
+
+
+def test_filter_names_in_the_config_are_unique(tmp_path):
+    text = default_config_text().replace('filters = ["J", "H"]', 'filters = ["J", "J"]', 1)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, tmp_path)
+    assert caught.value.key == "devices.filterwheel_nir.filters"
+    assert caught.value.reason.startswith("filter names must be unique")
