@@ -35,8 +35,10 @@ def create_app(runtime: Runtime) -> Flask:
         return jsonify({"error": str(exc)}), 400
 
     from web.api_requests import blueprint as api_requests
+    from web.request_form import blueprint as request_form
 
     app.register_blueprint(api_requests)
+    app.register_blueprint(request_form)
 
     @app.get("/")
     def index():
