@@ -282,3 +282,14 @@ def test_filter_names_in_the_config_are_unique(tmp_path):
         parse_config(text, tmp_path)
     assert caught.value.key == "devices.filterwheel_nir.filters"
     assert caught.value.reason.startswith("filter names must be unique")
+
+
+def test_external_entities_are_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do-not-leak")
+    doctype = f'<!DOCTYPE request [<!ENTITY x SYSTEM "file://{secret}">]>\n'
+    data = variant(1, 'name="Orion Nebula colour image"', 'name="&x;"').decode()
+    data = data.replace("?>\n", "?>\n" + doctype, 1).encode()
+    with pytest.raises(InputError) as caught:
+        parse_request(data, "xxe.xml")
+    assert "external entity" in str(caught.value) and "do-not-leak" not in str(caught.value)
