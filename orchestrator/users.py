@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -232,15 +232,23 @@ def check_quota(
 ) -> None:
     """Refuse a request whose hours exceed what the user or the program has left.
 
-    The rows are locked (PostgreSQL) so that two submissions at once cannot both pass.
+    The user's and the program's rows are written to first, which locks them until commit
+    (a row lock on PostgreSQL, the database write lock on SQLite, whose driver only begins a
+    transaction at the first write): two submissions at once cannot both take the last hours.
     """
     if has_permission(user, P.NO_QUOTA):
         return
     owners: list[tuple[str, User | ScientificProgram]] = [(f"user {user.username!r}", user)]
     if program is not None:
         owners.append((f"program {program.name!r}", program))
+    for _, owner in owners:  # always user then program: the same order everywhere, no deadlock
+        model = type(owner)
+        session.execute(
+            update(model).where(model.id == owner.id).values(used_h=model.used_h),
+            execution_options={"synchronize_session": False},
+        )
     for label, owner in owners:
-        session.refresh(owner, with_for_update=True)
+        session.refresh(owner)
         state = quota_state(session, owner)
         if need_h > state.left_h + 1e-9:
             raise Forbidden(

@@ -4,6 +4,8 @@ every bad file refused with no row added, XML → database → XML unchanged, ro
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -214,3 +216,25 @@ def test_a_deactivated_user_cannot_submit(site, builder):
         session.scalars(select(User).where(User.username == "alice")).one().is_active = False
     with pytest.raises(Forbidden, match="'alice' is deactivated"):
         submit_xml(builder, site.sessions, example(1), "r01.xml", "alice")
+
+
+def test_simultaneous_submissions_cannot_both_take_the_last_hours(site, builder):
+    _set_quota(site, User, User.username, "alice", 0.25)  # room for one 600 s request, not two
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        barrier.wait(timeout=30)
+        try:
+            submit_xml(builder, site.sessions, example(1), "r01.xml", "alice")
+            outcomes.append("stored")
+        except Forbidden:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "refused", "refused", "stored"]
+    assert row_counts(site)["request"] == 1
