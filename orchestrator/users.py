@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from orchestrator.errors import InputError
@@ -260,11 +260,18 @@ def check_quota(
 
 
 def _charge(sequence: Sequence, sign: float) -> None:
+    # UPDATE ... SET used_h = used_h + ?, not a Python sum: no charge lost to a concurrent one
     hours = sign * sequence.duration_s / 3600.0
     request = sequence.request
-    request.user.used_h += hours
-    if request.program is not None:
-        request.program.used_h += hours
+    session = object_session(sequence)
+    owners = [request.user] + ([request.program] if request.program is not None else [])
+    for owner in owners:
+        model = type(owner)
+        session.execute(
+            update(model).where(model.id == owner.id).values(used_h=model.used_h + hours),
+            execution_options={"synchronize_session": False},
+        )
+        session.expire(owner, ["used_h"])
 
 
 def start_execution(sequence: Sequence, when: datetime) -> None:
