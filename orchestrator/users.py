@@ -58,7 +58,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
-# Failures that are not the user's fault give the hours back (seed: quota refunded on weather
+# Failures that are not the user's fault give the hours back (issue 5: refunded on weather
 # or device trouble); a failure due to the request itself (e.g. target below the horizon) does not.
 class FailureCause(enum.StrEnum):
     WEATHER = "weather"
