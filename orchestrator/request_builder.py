@@ -96,6 +96,7 @@ class RequestBuilder:
             _check_range(f"{where}.max_airmass", seq.max_airmass, 1.0, 10.0)
         if seq.min_moon_separation_deg is not None:
             _check_range(f"{where}.min_moon_separation_deg", seq.min_moon_separation_deg, 0, 180)
+        self._check_rises(where, seq)
         if seq.twilight is not None and seq.twilight not in TWILIGHTS:
             raise InputError(f"{where}.twilight", f"must be one of {', '.join(TWILIGHTS)}")
         start = _aware(f"{where}.window_start", seq.window_start)
@@ -131,6 +132,19 @@ class RequestBuilder:
             raise InputError(
                 f"{where}.duration_s",
                 f"{seq.duration_s:g} s does not fit its {window_s:g} s window",
+            )
+
+    def _check_rises(self, where: str, seq: SequenceSpec) -> None:
+        """A target that never culminates above the altitude limit can never be observed."""
+        site = self.config.site
+        highest_deg = 90.0 - abs(site.latitude_deg - seq.dec_deg)
+        lowest_allowed_deg = max(seq.min_altitude_deg, site.horizon_deg)
+        if highest_deg < lowest_allowed_deg:
+            raise InputError(
+                f"{where}.dec_deg",
+                f"at Dec {seq.dec_deg:g} the target never rises above {highest_deg:.1f} deg at "
+                f"this site (latitude {site.latitude_deg:g}); it must reach "
+                f"{lowest_allowed_deg:g} deg (min_altitude_deg or the site's horizon_deg)",
             )
 
     def _validate_album(self, where: str, album: AlbumSpec) -> Channel:

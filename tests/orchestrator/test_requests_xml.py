@@ -132,6 +132,12 @@ def test_schema_errors_name_the_line_and_the_field(data, where, words):
         ),
         ('priority="5"', 'priority="1000"', "sequences[0].priority", "<= 100"),
         (
+            'dec_deg="-5.3911"',
+            'dec_deg="-35"',
+            "sequences[0].dec_deg",
+            "never rises above 24.0 deg at this site (latitude 31.0442); it must reach 35 deg",
+        ),
+        (
             'min_altitude_deg="35"',
             'min_altitude_deg="35" max_airmass="0.5"',
             "sequences[0].max_airmass",
@@ -149,6 +155,7 @@ def test_schema_errors_name_the_line_and_the_field(data, where, words):
         "window-reversed",
         "duration-too-short",
         "priority-too-high",
+        "never-rises",
         "airmass-below-1",
     ],
 )
