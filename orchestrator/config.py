@@ -181,6 +181,16 @@ class DeviceConfig(_Section):
         _parse_address(value)
         return value
 
+    @field_validator("filters")
+    @classmethod
+    def _filter_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # requests name filters, so a name must say which slot it is: unique and not blank
+        if any(not name.strip() for name in value):
+            raise ValueError("filter names must not be blank")
+        if len(set(value)) != len(value):
+            raise ValueError("filter names must be unique")
+        return value
+
     @model_validator(mode="after")
     def _indi_needs_name(self) -> DeviceConfig:
         if self.adapter == "indi" and not self.device_name:

@@ -34,9 +34,13 @@ def create_app(runtime: Runtime) -> Flask:
     def _bad_input(exc: PyrosError):
         return jsonify({"error": str(exc)}), 400
 
+    from web.api_requests import blueprint as api_requests
     from web.environment import environment_blueprint
+    from web.request_form import blueprint as request_form
 
     app.register_blueprint(environment_blueprint(runtime))
+    app.register_blueprint(api_requests)
+    app.register_blueprint(request_form)
 
     @app.get("/")
     def index():

@@ -17,6 +17,7 @@ from orchestrator.errors import PyrosError
 COMMAND_MODULES = (
     "orchestrator.cli.core",
     "orchestrator.cli.gateway",
+    "orchestrator.cli.requests",
 )
 
 
