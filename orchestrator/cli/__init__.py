@@ -14,7 +14,7 @@ import click
 
 from orchestrator.errors import PyrosError
 
-COMMAND_MODULES = ("orchestrator.cli.core",)
+COMMAND_MODULES = ("orchestrator.cli.core", "orchestrator.cli.planning")
 
 
 class PyrosGroup(click.Group):
