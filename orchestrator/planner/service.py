@@ -61,10 +61,15 @@ def tonight(site: Site, timezone: str, now: datetime) -> NightGrid:
     return grid
 
 
-def replan(runtime, trigger: str = "manual") -> ReplanOutcome:
-    """Plan tonight from now on, update the sequences' statuses, store the schedule."""
+def replan(runtime, trigger: str = "manual", not_before: datetime | None = None) -> ReplanOutcome:
+    """Plan tonight from now on, update the sequences' statuses, store the schedule.
+
+    `not_before` delays every new start, e.g. to the expected reopening while the weather
+    keeps the dome closed. A sequence running late keeps the telescope until now at least.
+    """
     config = runtime.config
     now = runtime.clock.now()
+    start_from = max(now, not_before) if not_before else now
     grid = tonight(Site.from_config(config.site), config.site.timezone, now)
     first, last = from_unix(grid.start_unix), from_unix(grid.times_unix[-1])
     with runtime.sessions.begin() as session:
@@ -72,16 +77,13 @@ def replan(runtime, trigger: str = "manual") -> ReplanOutcome:
         executing = None
         if executing_row is not None:
             started = executing_row.status_changed or now
-            executing = Executing(
-                spec_of(executing_row),
-                started,
-                started + timedelta(seconds=executing_row.duration_s),
-            )
+            expected_end = started + timedelta(seconds=executing_row.duration_s)
+            executing = Executing(spec_of(executing_row), started, max(expected_end, now))
         result = plan_night(
             grid,
             [spec_of(s) for s in candidates],
             Overheads.from_config(config.overheads),
-            now=now,
+            now=start_from,
             executing=executing,
             default_twilight=config.site.twilight,
             horizon_deg=config.site.horizon_deg,

@@ -178,3 +178,19 @@ def test_replan_after_dawn_plans_the_next_night(runtime, clock):
     outcome = replan(runtime)
     assert outcome.result.night.isoformat() == "2026-11-25"
     assert [e.id for e in outcome.result.entries] and statuses(runtime)["tomorrow"][0] is S.PLANNED
+
+
+def test_weather_closed_delays_every_new_start(runtime):
+    add_sequences(runtime, seq("a", 3, "04:00", "08:00", 30, preferred_time=at("04:15")))
+    replan(runtime, trigger="weather closed", not_before=at("05:00"))
+    assert latest_entries(runtime) == [("a", "05:00", "05:30")]
+
+
+def test_a_sequence_running_late_keeps_the_telescope(runtime, clock):
+    ids = add_sequences(
+        runtime, seq("run", 1, "03:00", "06:00", 30), seq("x", 9, "04:00", "06:00", 40)
+    )
+    _start_running(runtime, ids, "run", at("03:20"))  # expected to end at 03:50; now 04:00
+    clock.advance(5 * 60)
+    replan(runtime, trigger="sequence late")
+    assert latest_entries(runtime) == [("run", "03:20", "04:05"), ("x", "04:05", "04:45")]
