@@ -7,6 +7,7 @@ visibility module read everything from it (local sidereal time, twilights, the M
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -151,16 +152,20 @@ def night_of(moment: datetime, timezone: str) -> date:
 
 def _twilights(site: Site, night: date) -> dict[str, tuple[float, float]]:
     from astropy.time import Time
+    from astropy.utils.exceptions import AstropyWarning
 
     observer = observer_for(site)
     noon = Time(local_noon_utc(site, night))
     result = {}
     for kind in TWILIGHT_SUN_ALTITUDE_DEG:
-        dusk = getattr(observer, f"twilight_evening_{kind}")(noon, which="next")
-        dawn = getattr(observer, f"twilight_morning_{kind}")(dusk, which="next")
-        if dusk.masked or dawn.masked:  # polar day: no such night
-            result[kind] = (math.nan, math.nan)
-        else:
+        result[kind] = (math.nan, math.nan)  # polar day: no such night
+        with warnings.catch_warnings():  # "target always up" is what masked times say
+            warnings.simplefilter("ignore", AstropyWarning)
+            dusk = getattr(observer, f"twilight_evening_{kind}")(noon, which="next")
+            if dusk.masked:
+                continue
+            dawn = getattr(observer, f"twilight_morning_{kind}")(dusk, which="next")
+        if not dawn.masked:
             result[kind] = (float(dusk.unix), float(dawn.unix))
     return result
 

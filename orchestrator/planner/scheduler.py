@@ -278,6 +278,8 @@ def plan_night(
         (Unscheduled(all_specs[j].id, reason) for j, reason in reasons.items()), key=lambda u: u.id
     )
     dusk, dawn = grid.twilights[default_twilight]
+    if math.isnan(dusk):  # no such night at this latitude and season: report the civil one
+        dusk, dawn = grid.twilights["civil"]
     by_id = {s.id: s for s in all_specs}
     return PlanResult(
         night=grid.night,

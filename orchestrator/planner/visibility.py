@@ -113,6 +113,8 @@ def _reason(
     now_unix: float,
 ) -> str:
     """The first constraint that rules the sequence out tonight, in the seed's words."""
+    if math.isnan(dusk_unix):
+        return f"never up: no {twilight} night tonight at this site"
     open_from = max(earliest_unix, dusk_unix)
     open_until = min(window_end_unix, dawn_unix)
     if open_until - open_from < spec.duration_s:
