@@ -230,7 +230,9 @@ def plan_night(
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("sequence ids must be unique")
-    all_specs = list(specs) + ([executing.spec] if executing else [])
+    # one canonical order, so that even float sums do not depend on the input's order
+    specs = sorted(specs, key=lambda s: s.id)
+    all_specs = specs + ([executing.spec] if executing else [])
     now_unix = to_unix(now) if now else -math.inf
     vis = evaluate(grid, all_specs, now_unix, default_twilight, horizon_deg)
     placer = _Placer(grid, all_specs, vis, overheads)

@@ -298,3 +298,14 @@ def test_every_entry_meets_astroplans_own_constraints():
         )
     ]
     assert shifted
+
+
+def test_a_summer_night_without_astronomical_twilight_gives_a_reason():
+    grid = night_grid(Site(60.0, 10.0, 0.0), date(2026, 6, 21))  # Oslo-like midsummer
+    specs = [
+        SequenceSpec("dark", 10, 80, 600, 1, twilight="astronomical", min_altitude_deg=20),
+        SequenceSpec("bright", 10, 80, 600, 1, twilight="civil", min_altitude_deg=20),
+    ]
+    result = plan_night(grid, specs, NO_OVERHEADS)
+    assert [e.id for e in result.entries] == ["bright"]
+    assert reasons(result) == {"dark": "never up: no astronomical night tonight at this site"}

@@ -5,6 +5,7 @@ The manual clock stands at 2026-11-25 04:00 UTC, inside the night of 2026-11-24 
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -194,3 +195,14 @@ def test_a_sequence_running_late_keeps_the_telescope(runtime, clock):
     clock.advance(5 * 60)
     replan(runtime, trigger="sequence late")
     assert latest_entries(runtime) == [("run", "03:20", "04:05"), ("x", "04:05", "04:45")]
+
+
+def test_pyros_replan_stores_a_schedule(tmp_path):
+    from tests.helpers import pyros
+
+    env = {**os.environ, "PYROS_ADMIN_PASSWORD": "secret-for-tests"}
+    assert pyros("init", cwd=tmp_path, env=env).returncode == 0
+    run = pyros("replan", "--trigger", "operator", cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("schedule 1 for night ")
+    assert "0 entries, 0 unscheduled" in run.stdout
