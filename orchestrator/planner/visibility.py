@@ -118,6 +118,8 @@ def _reason(
     open_from = max(earliest_unix, dusk_unix)
     open_until = min(window_end_unix, dawn_unix)
     if open_until - open_from < spec.duration_s:
+        if dawn_unix - max(dusk_unix, now_unix) < spec.duration_s:
+            return f"never up: less than {spec.duration_s:.0f} s of {twilight} night left tonight"
         if window_end_unix <= now_unix:
             return "window closed: its window ended before now"
         if open_until <= open_from:

@@ -184,12 +184,14 @@ def test_every_unscheduled_sequence_gets_its_reason():
         seq("over", 3, "03:00", "03:10", 20),
         # the full Moon of 2026-11-24 is near RA 60.5 deg, Dec +20.7 at 07:00 UTC
         SequenceSpec("moon", 60.5, 20.7, 1200, 3, min_moon_separation_deg=40.0),
+        SequenceSpec("long", 37.95, 89.26, 13 * 3600, 3, min_altitude_deg=20),
     ]
     found = reasons(plan(specs))
     assert found["south"].startswith("never up: not above 30.0 deg")
     assert found["daytime"].startswith("window closed")
     assert found["over"].startswith("window closed: less than 1200 s")
     assert "Moon" in found["moon"]
+    assert found["long"] == "never up: less than 46800 s of nautical night left tonight"
 
 
 def test_same_inputs_same_schedule_whatever_the_order():
