@@ -210,10 +210,11 @@ def plan_input(planning: PlanningInput, config) -> PlanResult:
     No `now`: the plan covers the night from dusk. The input's site, if given, replaces the
     config's; the mount's horizon (site.horizon_deg) still applies.
     """
-    from orchestrator.planner.night import night_grid
+    from orchestrator.planner.night import configure_astropy_offline, night_grid
     from orchestrator.planner.scheduler import plan_night
     from orchestrator.planner.spec import Overheads
 
+    configure_astropy_offline()
     site = planning.site or Site.from_config(config.site)
     try:
         grid = night_grid(site, planning.night)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,20 @@ def test_defaults_of_optional_fields():
     assert south.min_altitude_deg == 30.0 and south.max_airmass is None and not south.urgent
     assert late.filters == ("r", "i") and late.twilight == "astronomical"
     assert orion.preferred_time.isoformat() == "2026-11-25T08:00:00+00:00"
+
+
+def test_offline_planning_never_downloads_iers_tables():
+    import astropy.utils.iers
+
+    from orchestrator.config import parse_config
+    from orchestrator.planner.io import plan_input
+
+    astropy.utils.iers.conf.auto_download = True  # as a fresh process would start
+    try:
+        config = parse_config(default_config_text(), Path("."))
+        result = plan_input(parse_input(GOOD), config)
+        assert astropy.utils.iers.conf.auto_download is False
+        assert astropy.utils.iers.conf.auto_max_age is None
+        assert len(result.entries) == 3
+    finally:
+        astropy.utils.iers.conf.auto_download = False
