@@ -13,6 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
+from astropy.coordinates import SkyCoord
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.planner.night import Site, night_grid
 from orchestrator.planner.scheduler import plan_night
@@ -311,3 +314,54 @@ def test_a_summer_night_without_astronomical_twilight_gives_a_reason():
     result = plan_night(grid, specs, NO_OVERHEADS)
     assert [e.id for e in result.entries] == ["bright"]
     assert reasons(result) == {"dark": "never up: no astronomical night tonight at this site"}
+
+
+@st.composite
+def _specs(draw):
+    count = draw(st.integers(1, 25))
+    specs = []
+    for i in range(count):
+        start_min = draw(st.integers(60, 700))
+        specs.append(
+            SequenceSpec(
+                id=f"h{i:02d}",
+                ra_deg=draw(st.floats(0, 359.9)),
+                dec_deg=draw(st.floats(-40, 89)),
+                duration_s=draw(st.integers(1, 120)) * 60.0 - draw(st.integers(0, 59)),
+                priority=draw(st.integers(0, 5)),
+                window_start=at("00:00") + timedelta(minutes=start_min),
+                window_end=at("00:00") + timedelta(minutes=start_min + draw(st.integers(10, 600))),
+                preferred_time=draw(st.none() | st.just(at("06:00"))),
+                min_altitude_deg=draw(st.sampled_from([0.0, 20.0, 40.0])),
+                urgent=draw(st.booleans()) and draw(st.booleans()),
+                filters=(draw(st.sampled_from(["r", "i"])),),
+            )
+        )
+    return specs
+
+
+@settings(max_examples=40, deadline=None)
+@given(specs=_specs(), now_min=st.integers(0, 400))
+def test_invariants_of_any_plan(specs, now_min):
+    overheads = Overheads(slew_s=30, slew_rate_deg_s=2, filter_change_s=20)
+    now = at("01:40") + timedelta(minutes=now_min)
+    result = plan(specs, overheads, now=now)
+    by_id = {s.id: s for s in specs}
+    assert sorted([e.id for e in result.entries] + [u.id for u in result.unscheduled]) == sorted(
+        by_id
+    )
+    assert all(u.reason for u in result.unscheduled)
+    for e in result.entries:
+        spec = by_id[e.id]
+        assert e.start >= now and e.start >= spec.window_start and e.end <= spec.window_end
+        assert (e.end - e.start).total_seconds() == pytest.approx(spec.duration_s)
+    for a, b in zip(result.entries, result.entries[1:], strict=False):
+        sa, sb = by_id[a.id], by_id[b.id]
+        sep = SkyCoord(sa.ra_deg, sa.dec_deg, unit="deg").separation(
+            SkyCoord(sb.ra_deg, sb.dec_deg, unit="deg")
+        )
+        needed = (30 + sep.deg / 2 if sep.deg > 1e-4 else 0) + (
+            20 if sa.filters != sb.filters else 0
+        )
+        assert (b.start - a.end).total_seconds() >= needed - 1e-6
+    assert plan(list(reversed(specs)), overheads, now=now).entries == result.entries
