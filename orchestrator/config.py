@@ -146,7 +146,8 @@ class SafetyConfig(_Section):
 class OverheadsConfig(_Section):
     """Fixed costs added to a sequence's exposures (request builder, planner)."""
 
-    slew_s: Annotated[float, Field(ge=0)] = 60.0
+    slew_s: Annotated[float, Field(ge=0)] = 60.0  # fixed part of a slew: settle, dome follow
+    slew_rate_deg_s: Annotated[float, Field(gt=0)] = 3.0  # planner: + distance / rate
     readout_s: Annotated[float, Field(ge=0)] = 5.0
     filter_change_s: Annotated[float, Field(ge=0)] = 3.0
 

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.core",
     "orchestrator.cli.gateway",
     "orchestrator.cli.requests",
+    "orchestrator.cli.planning",
 )
 
 

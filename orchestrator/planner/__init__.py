@@ -1,0 +1,6 @@
+"""The planner (seed SCHED, §5.2): turns sequences into the night's schedule with astroplan.
+
+`night` (twilights, the shared grid), `visibility` (vectorised constraints), `scheduler`
+(placement), `io` (the offline JSON of `pyros plan`), `service` (re-planning from the database),
+`check` (astroplan's own constraints re-checking a schedule).
+"""

@@ -1,0 +1,154 @@
+"""Re-planning from the database: tonight's sequences in, a stored Schedule and statuses out.
+
+Called on every event (new request, alert, weather closing or reopening, a sequence ending early
+or late) by the orchestrator, and by `pyros replan`. Statuses move only through the model's
+methods (plan / unplan / mark_unplannable), each with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from orchestrator.model import Album, Schedule, ScheduleEntry, Sequence, SequenceStatus
+from orchestrator.planner.night import NightGrid, Site, from_unix, night_grid, night_of, to_unix
+from orchestrator.planner.scheduler import plan_night
+from orchestrator.planner.spec import Executing, Overheads, PlanResult, SequenceSpec
+
+log = logging.getLogger(__name__)
+S = SequenceStatus
+PLANNABLE = (S.TO_BE_PLANNED, S.PLANNED, S.UNPLANNABLE)
+
+
+@dataclass(frozen=True)
+class ReplanOutcome:
+    schedule_id: int
+    result: PlanResult
+
+
+def spec_of(sequence: Sequence) -> SequenceSpec:
+    """The planner's view of a stored sequence; filters are those of its first album's plans."""
+    albums: list[Album] = sequence.albums
+    filters = tuple(p.filter_name for p in albums[0].plans) if albums else ()
+    return SequenceSpec(
+        id=str(sequence.id),
+        ra_deg=sequence.ra_deg,
+        dec_deg=sequence.dec_deg,
+        duration_s=sequence.duration_s,
+        priority=sequence.priority,
+        window_start=sequence.window_start,
+        window_end=sequence.window_end,
+        preferred_time=sequence.preferred_time,
+        min_altitude_deg=sequence.min_altitude_deg,
+        max_airmass=sequence.max_airmass,
+        min_moon_separation_deg=sequence.min_moon_separation_deg,
+        twilight=sequence.twilight,
+        urgent=sequence.is_urgent,
+        filters=filters,
+    )
+
+
+def tonight(site: Site, timezone: str, now: datetime) -> NightGrid:
+    """The night in progress, or the next one once this one's civil dawn has passed."""
+    night = night_of(now, timezone)
+    grid = night_grid(site, night)
+    if to_unix(now) >= grid.times_unix[-1]:
+        grid = night_grid(site, night + timedelta(days=1))
+    return grid
+
+
+def replan(runtime, trigger: str = "manual", not_before: datetime | None = None) -> ReplanOutcome:
+    """Plan tonight from now on, update the sequences' statuses, store the schedule.
+
+    `not_before` delays every new start, e.g. to the expected reopening while the weather
+    keeps the dome closed. A sequence running late keeps the telescope until now at least.
+    """
+    config = runtime.config
+    now = runtime.clock.now()
+    start_from = max(now, not_before) if not_before else now
+    grid = tonight(Site.from_config(config.site), config.site.timezone, now)
+    first, last = from_unix(grid.start_unix), from_unix(grid.times_unix[-1])
+    with runtime.sessions.begin() as session:
+        candidates, executing_row = _load(session, first, last)
+        executing = None
+        if executing_row is not None:
+            started = executing_row.status_changed or now
+            expected_end = started + timedelta(seconds=executing_row.duration_s)
+            executing = Executing(spec_of(executing_row), started, max(expected_end, now))
+        result = plan_night(
+            grid,
+            [spec_of(s) for s in candidates],
+            Overheads.from_config(config.overheads),
+            now=start_from,
+            executing=executing,
+            default_twilight=config.site.twilight,
+            horizon_deg=config.site.horizon_deg,
+        )
+        notes = _apply(candidates, result, now)
+        schedule = Schedule(
+            created=now,
+            night=grid.night,
+            night_start=result.night_start,
+            night_end=result.night_end,
+            trigger=trigger,
+            score=result.score,
+            notes=notes,
+        )
+        for entry in result.entries:
+            schedule.entries.append(
+                ScheduleEntry(sequence_id=int(entry.id), start=entry.start, end=entry.end)
+            )
+        session.add(schedule)
+        session.flush()
+        log.info("re-planned (%s): %s", trigger, notes)
+        return ReplanOutcome(schedule.id, result)
+
+
+def _load(session: Session, first: datetime, last: datetime):
+    """Sequences whose window meets tonight, and the one executing now (if any)."""
+    rows = session.scalars(
+        select(Sequence)
+        .where(Sequence.status.in_(PLANNABLE))
+        .where(Sequence.window_end > first, Sequence.window_start < last)
+        .options(selectinload(Sequence.albums).selectinload(Album.plans))
+        .order_by(Sequence.id)
+    ).all()
+    executing = session.scalars(
+        select(Sequence)
+        .where(Sequence.status == S.EXECUTING)
+        .order_by(Sequence.status_changed.desc(), Sequence.id)
+    ).first()
+    return list(rows), executing
+
+
+def _apply(candidates: list[Sequence], result: PlanResult, now: datetime) -> str:
+    """Move each sequence's status by the model's methods; return the schedule's notes."""
+    scheduled = {e.id for e in result.entries}
+    reasons = {u.id: u.reason for u in result.unscheduled}
+    for sequence in candidates:
+        key = str(sequence.id)
+        status = SequenceStatus(sequence.status)
+        if key in scheduled:
+            if status is not S.PLANNED:
+                sequence.plan(now)
+            continue
+        reason = reasons.get(key, "not scheduled")
+        if reason.startswith("outranked"):
+            # it could fit tonight: keep it in the pool for the next re-plan
+            if status is S.TO_BE_PLANNED:
+                sequence.status_reason = reason
+            else:
+                sequence.unplan(now, reason)
+        elif status is S.UNPLANNABLE:
+            sequence.status_reason = reason
+        else:
+            sequence.mark_unplannable(now, reason)
+    notes = f"{len(result.entries)} scheduled, {len(result.unscheduled)} unscheduled"
+    pre_empted = [u for u in result.unscheduled if u.reason.startswith("pre-empted")]
+    for u in pre_empted:
+        notes += f"; sequence {u.id} {u.reason}"
+    return notes
