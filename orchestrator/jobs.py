@@ -68,8 +68,16 @@ def watchdog(runtime: Runtime) -> None:
                 hb.state = "late"
 
 
+PLANNER_PERIOD_S = 10.0
+
+
 def job_specs(runtime: Runtime) -> list[JobSpec]:
-    return [JobSpec("watchdog", 5.0, lambda: watchdog(runtime))]
+    from orchestrator.planner.triggers import ReplanTriggers
+
+    return [
+        JobSpec("watchdog", 5.0, lambda: watchdog(runtime)),
+        JobSpec("planner", PLANNER_PERIOD_S, ReplanTriggers(runtime).run),
+    ]
 
 
 def run_orchestrator(runtime: Runtime, stop: threading.Event) -> None:

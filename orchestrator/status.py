@@ -46,7 +46,7 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         )
         status["jobs"] = [_job_row(runtime, hb) for hb in session.scalars(select(JobHeartbeat))]
         status["devices"] = _device_rows(runtime, session)
-        status["safety"] = _safety(runtime, session.scalar(select(WeatherWatch)))
+        status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
         majordome = session.get(MajordomeState, 1)
         status["majordome"] = (
             {"state": majordome.state, "mode": majordome.mode, "paused": majordome.paused}
@@ -88,7 +88,8 @@ def _device_rows(runtime: Runtime, session) -> list[dict[str, Any]]:
     return rows
 
 
-def _safety(runtime: Runtime, watch: WeatherWatch | None) -> dict[str, Any]:
+def safety_of(runtime: Runtime, watch: WeatherWatch | None) -> dict[str, Any]:
+    """The stored verdict, made unsafe when missing or older than safety.stale_after_s."""
     if watch is None:
         return {"is_safe": False, "reasons": ["no weather synthesis stored yet"], "age_s": None}
     age = (runtime.clock.now() - watch.measured).total_seconds()

@@ -1,0 +1,71 @@
+"""When to re-plan: the orchestrator's `planner` job looks at the database for the events of
+seed §5.2 (a new request or alert, weather closing or reopening, a sequence ending, a new
+night) and calls `replan()` with the event as trigger. Nothing happens when nothing changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from orchestrator.model import Request, Schedule, Sequence, SequenceStatus, WeatherWatch
+from orchestrator.planner.service import replan
+from orchestrator.status import safety_of
+
+log = logging.getLogger(__name__)
+S = SequenceStatus
+ENDED = (S.EXECUTED, S.FAILED, S.CANCELLED)
+
+
+@dataclass
+class ReplanTriggers:
+    """Remembers the last safety verdict it saw, so a change of weather is one event."""
+
+    runtime: object
+    _was_safe: bool | None = field(default=None, init=False)
+
+    def pending_trigger(self) -> str | None:
+        """The reason to re-plan now, or None (it changes nothing)."""
+        return self._observe()[0]
+
+    def _observe(self) -> tuple[str | None, bool]:
+        runtime = self.runtime
+        now = runtime.clock.now()
+        with runtime.sessions() as session:
+            safety = safety_of(runtime, session.scalar(select(WeatherWatch)))
+            last = session.scalar(select(Schedule).order_by(Schedule.created.desc()).limit(1))
+            since = last.created if last else None
+            if since is None:
+                trigger = "first plan"
+            elif session.scalar(select(Request.id).where(Request.submitted > since).limit(1)):
+                trigger = "new request"
+            elif session.scalar(
+                select(Sequence.id)
+                .where(Sequence.status.in_(ENDED), Sequence.status_changed > since)
+                .limit(1)
+            ):
+                trigger = "sequence ended"
+            elif last.night_end < now:
+                trigger = "new night"
+            else:
+                trigger = None
+        is_safe = safety["is_safe"]
+        if self._was_safe is not None and self._was_safe != is_safe:
+            trigger = "weather reopened" if is_safe else "weather closed"
+        return trigger, is_safe
+
+    def run(self) -> None:
+        trigger, is_safe = self._observe()
+        self._was_safe = is_safe
+        if trigger is None:
+            return
+        not_before = None
+        if not is_safe:
+            # Closed: nothing can start before the gateway's continuous-safe delay has passed.
+            delay_s = self.runtime.config.safety.reopen_delay_s
+            not_before = self.runtime.clock.now() + timedelta(seconds=delay_s)
+        outcome = replan(self.runtime, trigger, not_before)
+        log.info("re-planned on %s: schedule %s", trigger, outcome.schedule_id)
