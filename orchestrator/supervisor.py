@@ -33,6 +33,9 @@ class ProcessSpec:
 def embedded_processes(config: Config) -> list[ProcessSpec]:
     """What `pyros start` runs. Later capabilities (gateway, simulators) add theirs here."""
     specs = [ProcessSpec("orchestrator", ("orchestrator",)), ProcessSpec("web", ("web",))]
+    if config.simulators.enabled:
+        # alpaca-simulators for every device of the default config (`pyros devices simulate`).
+        specs.append(ProcessSpec("alpaca-simulator", ("devices", "simulate")))
     return specs
 
 

@@ -14,7 +14,10 @@ import click
 
 from orchestrator.errors import PyrosError
 
-COMMAND_MODULES = ("orchestrator.cli.core",)
+COMMAND_MODULES = (
+    "orchestrator.cli.core",
+    "orchestrator.cli.devices",
+)
 
 
 class PyrosGroup(click.Group):
