@@ -109,7 +109,9 @@ def indi_server(tmp_path_factory) -> Peer:
     port = free_port()
     log = (folder / "indiserver.log").open("w")
     process = subprocess.Popen(
-        ["indiserver", "-p", str(port), *INDI_DRIVERS],
+        # -u: indiserver 1.9.9 also binds an abstract local socket, /tmp/indiserver by
+        # default, so a second server on the machine (another test run) would exit at once.
+        ["indiserver", "-p", str(port), "-u", f"/tmp/indiserver-{port}", *INDI_DRIVERS],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=folder,

@@ -27,5 +27,9 @@ class DeviceTimeout(DeviceError):
         super().__init__(role, action, f"no answer within {timeout_s:g} s")
 
 
+class DeviceOffline(DeviceError):
+    """The link to a device is lost (server gone): the guard reconnects before the next use."""
+
+
 class TargetBelowHorizon(DeviceError):
     """The mount refused a target below the site's horizon (config site.horizon_deg)."""

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from orchestrator.devices.errors import DeviceError, DeviceTimeout
+from orchestrator.devices.errors import DeviceError, DeviceOffline, DeviceTimeout
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,12 @@ class GuardedDevice:
             raise error
         if "error" in outcome:
             exc = outcome["error"]
+            if isinstance(exc, DeviceOffline):
+                self._stale = True
+                self._report("offline", False, str(exc))
+                raise exc
             if isinstance(exc, DeviceTimeout):
+                # The device answered but did not finish in time (a slew, an exposure).
                 self._report("error", True, str(exc))
                 raise exc
             if isinstance(exc, DeviceError):

@@ -37,24 +37,30 @@ def devices(request, tmp_path: Path):
     built.close()
 
 
-def _near_mount(mount, site, offset_deg: float = 3.0):
-    """A target a few degrees from where the mount points, well above the horizon."""
+def _near_mount(mount, offset_deg: float, az_offset_deg: float = 0.0):
+    """A target `offset_deg` in altitude (and `az_offset_deg` in azimuth) from the mount."""
     now = datetime.now(UTC)
-    here = altaz(mount.position(), site, now)
-    alt_deg = min(max(here.alt.deg, 40.0), 80.0)
-    return from_altaz(alt_deg - offset_deg, here.az.deg, site, now)
+    here = altaz(mount.position(), mount.site, now)
+    alt_deg = here.alt.deg - offset_deg
+    if alt_deg < mount.site.horizon_deg + 5:
+        alt_deg = here.alt.deg + offset_deg
+    return from_altaz(min(alt_deg, 85.0), here.az.deg + az_offset_deg, mount.site, now)
 
 
-def test_mount_unparks_slews_tracks_and_parks(devices):
-    mount = devices.get("mount")
-    site = mount.site
+def _ready(mount):
+    """Unparked and above 25 deg (the simulators start parked, possibly low)."""
     if mount.is_parked():
         mount.unpark(timeout_s=30)
+    here = altaz(mount.position(), mount.site, datetime.now(UTC))
+    if here.alt.deg < 25.0:
+        mount.slew(from_altaz(45.0, here.az.deg, mount.site, datetime.now(UTC)), timeout_s=60)
+    return mount
+
+
+def test_mount_slews_and_tracks(devices):
+    mount = _ready(devices.get("mount"))
     assert not mount.is_parked()
-    # First bring the mount above the horizon near the meridian (INDI parks low).
-    start = from_altaz(60.0, 180.0, site, datetime.now(UTC))
-    mount.slew(start, timeout_s=60)
-    target = _near_mount(mount, site, offset_deg=2.0)
+    target = _near_mount(mount, offset_deg=2.0)
     mount.start_slew(target)
     mount.wait_slew(timeout_s=30)
     assert not mount.is_slewing()
@@ -62,16 +68,10 @@ def test_mount_unparks_slews_tracks_and_parks(devices):
     assert mount.is_tracking()
     mount.set_tracking(False)
     assert not mount.is_tracking()
-    mount.park(timeout_s=60)
-    assert mount.is_parked()
-    with pytest.raises(DeviceError, match="mount"):
-        mount.start_slew(target)  # parked: refused, naming the device
 
 
 def test_mount_refuses_targets_below_the_horizon(devices):
-    mount = devices.get("mount")
-    if mount.is_parked():
-        mount.unpark(timeout_s=30)
+    mount = _ready(devices.get("mount"))
     before = mount.position()
     low = from_altaz(5.0, 90.0, mount.site, datetime.now(UTC))  # horizon_deg is 10
     with pytest.raises(TargetBelowHorizon, match=r"device mount: slew: .*below the horizon"):
@@ -81,15 +81,12 @@ def test_mount_refuses_targets_below_the_horizon(devices):
 
 
 def test_mount_abort_stops_a_slew(devices):
-    mount = devices.get("mount")
-    if mount.is_parked():
-        mount.unpark(timeout_s=30)
-    site = mount.site
-    mount.slew(from_altaz(50.0, 150.0, site, datetime.now(UTC)), timeout_s=60)
-    target = from_altaz(50.0, 210.0, site, datetime.now(UTC))
+    mount = _ready(devices.get("mount"))
+    target = _near_mount(mount, offset_deg=0.0, az_offset_deg=40.0)
     mount.start_slew(target)
     mount.abort()
     mount.wait_slew(timeout_s=10)
+    assert not mount.is_slewing()
     assert mount.position().separation(target).deg > 1.0
 
 
@@ -151,3 +148,15 @@ def test_camera_binning_cooler_and_gain(devices):
     camera.set_cooler(True, -10.0)
     assert camera.ccd_temperature_c() is not None
     assert camera.gain() is not None
+
+
+def test_mount_parks_and_then_refuses_to_slew(devices):
+    """Last of the file: the INDI mount parks low, and later slews from there are long."""
+    mount = _ready(devices.get("mount"))
+    target = _near_mount(mount, offset_deg=2.0)
+    mount.park(timeout_s=60)
+    assert mount.is_parked()
+    with pytest.raises(DeviceError, match=r"^device mount: .*parked: unpark it first"):
+        mount.start_slew(target)
+    mount.unpark(timeout_s=30)
+    assert not mount.is_parked()
