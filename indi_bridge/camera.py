@@ -57,7 +57,13 @@ class IndiCamera(IndiDevice):
 
     def set_binning(self, bin_x: int, bin_y: int) -> None:
         self.props.set_numbers("CCD_BINNING", {"HOR_BIN": bin_x, "VER_BIN": bin_y})
-        self.props.wait_idle("number", "CCD_BINNING", self.config.timeout_s, "set binning")
+        self.props.wait_idle(
+            "number",
+            "CCD_BINNING",
+            self.config.timeout_s,
+            "set binning",
+            lambda: self.binning() == (bin_x, bin_y),
+        )
 
     def binning(self) -> tuple[int, int]:
         values = self.props.numbers("CCD_BINNING")
@@ -74,8 +80,15 @@ class IndiCamera(IndiDevice):
     def start_exposure(self, duration_s: float, light: bool) -> None:
         if self.props.state("number", EXPOSURE) == PyIndi.IPS_BUSY:
             raise DeviceError(self.role, "expose", "an exposure is already running")
-        self.props.set_switch("CCD_FRAME_TYPE", "FRAME_LIGHT" if light else "FRAME_DARK")
-        self.props.wait_idle("switch", "CCD_FRAME_TYPE", self.config.timeout_s, "frame type")
+        frame = "FRAME_LIGHT" if light else "FRAME_DARK"
+        self.props.set_switch("CCD_FRAME_TYPE", frame)
+        self.props.wait_idle(
+            "switch",
+            "CCD_FRAME_TYPE",
+            self.config.timeout_s,
+            "frame type",
+            lambda: frame in self.props.switches_on("CCD_FRAME_TYPE"),
+        )
         self._blob_count_at_start = self.client.blob(self.device_name)[0]
         self.props.set_numbers(EXPOSURE, {"CCD_EXPOSURE_VALUE": duration_s})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import PyIndi
@@ -189,13 +190,25 @@ class IndiProperties:
         vector.setState(PyIndi.IPS_BUSY)
         self.client.sendNewSwitch(vector)
 
-    def wait_idle(self, kind: str, prop: str, timeout_s: float, action: str) -> None:
-        """Wait until the property leaves Busy; its Alert state is an error."""
+    def wait_idle(
+        self,
+        kind: str,
+        prop: str,
+        timeout_s: float,
+        action: str,
+        check: Callable[[], bool] | None = None,
+    ) -> None:
+        """Wait until the property leaves Busy and `check()` holds; Alert is an error.
+
+        The Busy mark set when sending is not enough alone: a periodic update sent by the
+        driver before it saw our request can overwrite it, so callers pass a `check` on the
+        values they asked for.
+        """
 
         def done() -> bool:
             state = self.state(kind, prop)
             if state == PyIndi.IPS_ALERT:
                 raise DeviceError(self.role, action, f"INDI {prop} went to Alert")
-            return state != PyIndi.IPS_BUSY
+            return state != PyIndi.IPS_BUSY and (check is None or check())
 
         poll_until(done, timeout_s, self.role, action, WAIT_INTERVAL_S)

@@ -10,7 +10,6 @@ import PyIndi
 
 from indi_bridge.base import IndiDevice
 from orchestrator.devices import ports
-from orchestrator.devices.errors import DeviceError
 from orchestrator.devices.ports import ShutterState
 
 SHUTTER = "DOME_SHUTTER"
@@ -43,9 +42,9 @@ class IndiDome(IndiDevice):
     def _move_shutter(self, element: str, wanted: ShutterState, timeout_s: float) -> None:
         action = element.lower().replace("_", " ")
         self.props.set_switch(SHUTTER, element)
-        self.props.wait_idle("switch", SHUTTER, timeout_s, action)
-        if self.shutter_state() is not wanted:
-            raise DeviceError(self.role, action, f"shutter is {self.shutter_state().name}")
+        self.props.wait_idle(
+            "switch", SHUTTER, timeout_s, action, lambda: self.shutter_state() is wanted
+        )
 
     def open_shutter(self, timeout_s: float) -> None:
         self._move_shutter("SHUTTER_OPEN", ShutterState.OPEN, timeout_s)
@@ -57,15 +56,28 @@ class IndiDome(IndiDevice):
         return self.props.numbers(AZIMUTH)["DOME_ABSOLUTE_POSITION"]
 
     def slew_to_azimuth(self, azimuth_deg: float, timeout_s: float) -> None:
-        self.props.set_numbers(AZIMUTH, {"DOME_ABSOLUTE_POSITION": azimuth_deg % 360.0})
-        self.props.wait_idle("number", AZIMUTH, timeout_s, "slew to azimuth")
+        goal = azimuth_deg % 360.0
+        self.props.set_numbers(AZIMUTH, {"DOME_ABSOLUTE_POSITION": goal})
+        self.props.wait_idle(
+            "number",
+            AZIMUTH,
+            timeout_s,
+            "slew to azimuth",
+            lambda: abs((self.azimuth_deg() - goal + 180.0) % 360.0 - 180.0) < 1.0,
+        )
 
     def is_slewing(self) -> bool:
         return self.props.state("number", AZIMUTH) == PyIndi.IPS_BUSY
 
     def park(self, timeout_s: float) -> None:
         self.props.set_switch("DOME_PARK", "PARK")
-        self.props.wait_idle("switch", "DOME_PARK", timeout_s, "park")
+        self.props.wait_idle(
+            "switch",
+            "DOME_PARK",
+            timeout_s,
+            "park",
+            lambda: "PARK" in self.props.switches_on("DOME_PARK"),
+        )
 
     def abort(self) -> None:
         self.props.set_switch("DOME_ABORT_MOTION", "ABORT")

@@ -16,9 +16,9 @@ from indi_bridge.base import IndiDevice
 from orchestrator.devices import ports
 from orchestrator.devices.coords import from_jnow, to_jnow
 from orchestrator.devices.errors import DeviceError
-from orchestrator.devices.waiting import poll_until
 
 COORDS = "EQUATORIAL_EOD_COORD"
+ARRIVED_DEG = 0.5  # a slew is over when not Busy and this close to the target
 
 
 def _now() -> datetime:
@@ -28,6 +28,7 @@ def _now() -> datetime:
 class IndiTelescope(IndiDevice):
     kind = "telescope"
     key_properties = (("number", COORDS), ("switch", "ON_COORD_SET"))
+    _target: SkyCoord | None = None  # of the slew under way
 
     def after_connect(self) -> None:
         if self.props.has("number", "GEOGRAPHIC_COORD"):
@@ -53,10 +54,24 @@ class IndiTelescope(IndiDevice):
             raise DeviceError(self.role, "slew", "the mount is parked: unpark it first")
         ra_deg, dec_deg = to_jnow(target, _now())
         self.props.set_switch("ON_COORD_SET", "TRACK")
+        self.props.wait_idle(
+            "switch",
+            "ON_COORD_SET",
+            self.config.timeout_s,
+            "slew",
+            lambda: "TRACK" in self.props.switches_on("ON_COORD_SET"),
+        )
+        self._target = target
         self.props.set_numbers(COORDS, {"RA": (ra_deg / 15.0) % 24.0, "DEC": dec_deg})
 
+    def _arrived(self) -> bool:
+        # Not Busy alone is not enough: the driver's periodic position update (Ok, from
+        # before it read our request) may arrive after we sent the target.
+        target = self._target
+        return target is None or self.position().separation(target).deg < ARRIVED_DEG
+
     def wait_slew(self, timeout_s: float) -> None:
-        self.props.wait_idle("number", COORDS, timeout_s, "slew")
+        self.props.wait_idle("number", COORDS, timeout_s, "slew", self._arrived)
 
     def slew(self, target: SkyCoord, timeout_s: float) -> None:
         self.start_slew(target)
@@ -72,20 +87,28 @@ class IndiTelescope(IndiDevice):
         return from_jnow(values["RA"] * 15.0, values["DEC"], _now())
 
     def set_tracking(self, on: bool) -> None:
-        self.props.set_switch("TELESCOPE_TRACK_STATE", "TRACK_ON" if on else "TRACK_OFF")
-        self.props.wait_idle("switch", "TELESCOPE_TRACK_STATE", self.config.timeout_s, "track")
+        wanted = "TRACK_ON" if on else "TRACK_OFF"
+        self.props.set_switch("TELESCOPE_TRACK_STATE", wanted)
+        self.props.wait_idle(
+            "switch",
+            "TELESCOPE_TRACK_STATE",
+            self.config.timeout_s,
+            "track",
+            lambda: wanted in self.props.switches_on("TELESCOPE_TRACK_STATE"),
+        )
 
     def is_tracking(self) -> bool:
         return "TRACK_ON" in self.props.switches_on("TELESCOPE_TRACK_STATE")
 
     def _park_switch(self, wanted: str, timeout_s: float) -> None:
+        self._target = None
         self.props.set_switch("TELESCOPE_PARK", wanted)
-        self.props.wait_idle("switch", "TELESCOPE_PARK", timeout_s, wanted.lower())
-        poll_until(
-            lambda: wanted in self.props.switches_on("TELESCOPE_PARK"),
+        self.props.wait_idle(
+            "switch",
+            "TELESCOPE_PARK",
             timeout_s,
-            self.role,
             wanted.lower(),
+            lambda: wanted in self.props.switches_on("TELESCOPE_PARK"),
         )
 
     def park(self, timeout_s: float) -> None:
@@ -100,4 +123,5 @@ class IndiTelescope(IndiDevice):
         return "PARK" in self.props.switches_on("TELESCOPE_PARK")
 
     def abort(self) -> None:
+        self._target = None  # the slew will not arrive: waiting ends when motion stops
         self.props.set_switch("TELESCOPE_ABORT_MOTION", "ABORT")

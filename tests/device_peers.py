@@ -6,6 +6,7 @@ Each is started once per session on a free port and torn down (and waited for) a
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -115,6 +116,8 @@ def indi_server(tmp_path_factory) -> Peer:
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=folder,
+        # Drivers keep their config and park data under $HOME/.indi: keep the test's apart.
+        env={**os.environ, "HOME": str(folder)},
     )
     peer = Peer("127.0.0.1", port, process, folder)
     try:

@@ -19,6 +19,7 @@ from orchestrator.config import Config, DeviceConfig, SiteConfig
 from orchestrator.devices.errors import DeviceError, TargetBelowHorizon
 from orchestrator.devices.guard import GuardedDevice, StatusSink
 from orchestrator.devices.ports import KIND_NEEDS, KIND_PORTS, ROLE_KINDS
+from orchestrator.runtime import configure_astropy_offline
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def build_devices(
     connect: bool = True,
 ) -> Devices:
     """Build (and by default connect and check) the configured devices, all or `roles`."""
+    configure_astropy_offline()  # the adapters convert coordinates: never download IERS
     wanted = config.devices.configured()
     if roles is not None:
         wanted = {role: wanted[role] for role in roles if role in wanted}

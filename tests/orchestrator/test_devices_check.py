@@ -86,3 +86,61 @@ def test_check_fails_with_exit_1_naming_the_unreachable_role(tmp_path, alpaca_si
     )
     assert re.search(r"^focuser\s+move\s+PASS", result.stdout, re.M)
     assert "1 failed" in result.stdout
+
+
+def _put_indi_mount_near_the_check_target(config_path: Path) -> None:
+    """Sync the mount (INDI ON_COORD_SET=SYNC) and set its park position where the check
+    points, 2 deg from the zenith: the simulator slews at ~3 deg/s from its pole position and
+    parks on the horizon, which would add a minute of slewing to the test."""
+    from datetime import UTC, datetime
+
+    from orchestrator.clock import RealClock
+    from orchestrator.config import load_config
+    from orchestrator.devices.coords import from_altaz, to_jnow
+    from orchestrator.devices.registry import build_devices
+
+    config = load_config(config_path)
+    props = build_devices(config, RealClock(), roles=["mount"]).get("mount").device.props
+    props.set_numbers(
+        "TELESCOPE_PARK_POSITION", {"PARK_HA": 0.0, "PARK_DEC": config.site.latitude_deg - 2}
+    )
+    props.wait_idle("number", "TELESCOPE_PARK_POSITION", 10, "set park position")
+    if "UNPARK" not in props.switches_on("TELESCOPE_PARK"):
+        props.set_switch("TELESCOPE_PARK", "UNPARK")
+    props.set_switch("ON_COORD_SET", "SYNC")
+    ra_deg, dec_deg = to_jnow(
+        from_altaz(88.0, 180.0, config.site, datetime.now(UTC)), datetime.now(UTC)
+    )
+    props.set_numbers("EQUATORIAL_EOD_COORD", {"RA": ra_deg / 15.0, "DEC": dec_deg})
+    props.wait_idle(
+        "number",
+        "EQUATORIAL_EOD_COORD",
+        10,
+        "sync",
+        lambda: abs(props.numbers("EQUATORIAL_EOD_COORD")["DEC"] - dec_deg) < 0.01,
+    )
+    props.set_switch("ON_COORD_SET", "TRACK")
+
+
+def test_check_passes_against_indi(tmp_path, indi_server):
+    folder = _site(tmp_path, device_toml(indi=indi_server.address))
+    _put_indi_mount_near_the_check_target(folder / "pyros.toml")
+    result = pyros("devices", "check", cwd=folder, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for role, step in [
+        ("mount", "slew"),
+        ("dome", "follow the mount"),
+        ("dome", "close shutter"),
+        ("filterwheel_vis", "move filter"),
+        ("focuser", "move"),
+        ("camera_vis", "1 s exposure"),
+        ("mount", "park"),
+    ]:
+        assert re.search(rf"^{role}\s+{step}\s+PASS", result.stdout, re.M), result.stdout
+    with sqlite3.connect(folder / "var" / "pyros.db") as con:
+        (path, filter_name), *others = con.execute("SELECT path, filter_name FROM image").fetchall()
+    assert not others
+    header = fits.getheader(path)
+    assert header["FILTER"] == filter_name and header["CHANNEL"] == "VIS"
+    assert fits.getdata(path).shape == (1024, 1280)
+    assert header["INSTRUME"].startswith("INDI 'CCD Simulator'")
