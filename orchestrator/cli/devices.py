@@ -40,9 +40,15 @@ def check(obj: CliContext, config_path: Path | None) -> None:
 
     if config_path is not None:
         obj.config_path = config_path
+    from orchestrator.status import system_status
+
     runtime = obj.runtime("devices")
     if not runtime.config.devices.configured():
         raise click.ClickException("no device is configured (devices.<role> in the config)")
+    database = system_status(runtime)["database"]
+    if not database["ok"]:
+        # Images and device status go to the database: say so before moving anything.
+        raise click.ClickException(f"database not ready: {database['error'] or 'run pyros init'}")
     results = SelfTest(runtime, DeviceStatusStore(runtime)).run()
     click.echo(format_results(results))
     if not all(r.ok for r in results):

@@ -144,3 +144,10 @@ def test_check_passes_against_indi(tmp_path, indi_server):
     assert header["FILTER"] == filter_name and header["CHANNEL"] == "VIS"
     assert fits.getdata(path).shape == (1024, 1280)
     assert header["INSTRUME"].startswith("INDI 'CCD Simulator'")
+
+
+def test_check_refuses_before_moving_anything_without_a_database(tmp_path, alpaca_simulator):
+    (tmp_path / "pyros.toml").write_text(config_text(device_toml(alpaca=alpaca_simulator.address)))
+    result = pyros("devices", "check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "database not ready" in result.stderr and "pyros init" in result.stderr

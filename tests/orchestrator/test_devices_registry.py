@@ -126,3 +126,20 @@ def test_a_listening_but_mute_address_cannot_hang_start(tmp_path):
         assert time.monotonic() - started < 2
     finally:
         mute.close()
+
+
+def test_the_orchestrator_never_imports_alpyca_or_pyindi():
+    """Dependencies point inward: adapters are loaded by name, only when a role needs them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orchestrator.cli, orchestrator.cli.devices, orchestrator.devices.registry,"
+        " orchestrator.devices.selftest, orchestrator.fits, orchestrator.supervisor\n"
+        "bad = [m for m in ('alpaca', 'PyIndi', 'alpaca_devices', 'indi_bridge')"
+        " if m in sys.modules]\n"
+        "print(bad)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
