@@ -20,7 +20,7 @@ from orchestrator.devices.errors import DeviceError, DeviceOffline, DeviceTimeou
 
 log = logging.getLogger(__name__)
 
-# Members read without a call (plain attributes of the adapter) pass straight through.
+# Calls that must not first reconnect a stale device (they are the reconnection, or harmless).
 _NO_RECONNECT = frozenset({"connect", "disconnect", "describe"})
 
 
