@@ -33,6 +33,8 @@ DEVICE_ROLES = (
     "filterwheel_vis",
     "filterwheel_nir",
     "focuser",
+    "safety_monitor",
+    "observing_conditions",
 )
 
 
@@ -213,6 +215,8 @@ class DevicesConfig(_Section):
     filterwheel_vis: DeviceConfig | None = None
     filterwheel_nir: DeviceConfig | None = None
     focuser: DeviceConfig | None = None
+    safety_monitor: DeviceConfig | None = None  # e.g. our gateway's Alpaca SafetyMonitor
+    observing_conditions: DeviceConfig | None = None
 
     def configured(self) -> dict[str, DeviceConfig]:
         return {role: dev for role in DEVICE_ROLES if (dev := getattr(self, role)) is not None}
@@ -223,6 +227,17 @@ class SimulatorsConfig(_Section):
 
     enabled: bool = True
     plc_scenario: Path | None = None
+    alpaca_address: str = "127.0.0.1:11111"  # where the alpaca-simulators package listens
+
+    @field_validator("alpaca_address")
+    @classmethod
+    def _alpaca_address(cls, value: str) -> str:
+        _parse_address(value)
+        return value
+
+    @property
+    def alpaca_host_port(self) -> tuple[str, int]:
+        return _parse_address(self.alpaca_address)
 
 
 class Config(_Section):

@@ -31,10 +31,12 @@ class ProcessSpec:
 
 
 def embedded_processes(config: Config) -> list[ProcessSpec]:
-    """What `pyros start` runs. Later capabilities (gateway, simulators) add theirs here."""
+    """What `pyros start` runs: the three PyROS processes, and the simulators if enabled."""
     specs = [ProcessSpec("orchestrator", ("orchestrator",)), ProcessSpec("web", ("web",))]
     if config.simulators.enabled:
         specs.append(ProcessSpec("plc-sim", ("plc-sim",)))
+        # alpaca-simulators for every device of the default config (`pyros devices simulate`).
+        specs.append(ProcessSpec("alpaca-simulator", ("devices", "simulate")))
     specs.append(ProcessSpec("gateway", ("gateway",)))
     return specs
 

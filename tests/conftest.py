@@ -15,6 +15,7 @@ from orchestrator import db
 from orchestrator.clock import ManualClock
 from orchestrator.config import default_config_text, parse_config
 from orchestrator.runtime import Runtime
+from tests.device_peers import alpaca_simulator, indi_server  # noqa: F401 - session peers
 from tests.pg import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]

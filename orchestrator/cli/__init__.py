@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.gateway",
     "orchestrator.cli.requests",
     "orchestrator.cli.planning",
+    "orchestrator.cli.devices",
 )
 
 

@@ -1,0 +1,93 @@
+"""Device commands: `pyros devices check`, `pyros devices discover`, `pyros devices simulate`.
+
+Heavy imports (astropy, alpyca through the adapters) happen inside the commands so that
+`pyros --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from orchestrator.cli.context import CliContext
+
+
+@click.group()
+def devices() -> None:
+    """Check, discover and simulate the observatory's devices."""
+
+
+@devices.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="TOML configuration (overrides the global --config).",
+)
+@click.pass_obj
+def check(obj: CliContext, config_path: Path | None) -> None:
+    """Connect every configured device and run a self-test; exit 1 on any failure.
+
+    Slews the mount near the zenith, turns the dome to it, opens and closes the shutter,
+    moves the filter wheels and the focuser, takes a 1 s exposure per camera written as FITS
+    (with its Image row; the database must be initialised), and parks the mount.
+    """
+    from orchestrator.devices.selftest import SelfTest, format_results
+    from orchestrator.devices.status import DeviceStatusStore
+
+    if config_path is not None:
+        obj.config_path = config_path
+    from orchestrator.status import system_status
+
+    runtime = obj.runtime("devices")
+    if not runtime.config.devices.configured():
+        raise click.ClickException("no device is configured (devices.<role> in the config)")
+    database = system_status(runtime)["database"]
+    if not database["ok"]:
+        # Images and device status go to the database: say so before moving anything.
+        raise click.ClickException(f"database not ready: {database['error'] or 'run pyros init'}")
+    results = SelfTest(runtime, DeviceStatusStore(runtime)).run()
+    click.echo(format_results(results))
+    if not all(r.ok for r in results):
+        raise SystemExit(1)
+
+
+@devices.command()
+@click.option("--port", default=32227, show_default=True, help="Alpaca discovery UDP port.")
+@click.option("--timeout", "timeout_s", default=2.0, show_default=True, help="Seconds to wait.")
+def discover(port: int, timeout_s: float) -> None:
+    """List the Alpaca servers and devices answering UDP discovery on the local network."""
+    from alpaca_devices.discovery import discover_devices
+
+    servers = discover_devices(port=port, timeout_s=timeout_s)
+    if not servers:
+        click.echo(f"no Alpaca server answered on UDP port {port}")
+        return
+    for server in servers:
+        click.echo(f"{server.address}")
+        if server.error:
+            click.echo(f"  (device list unavailable: {server.error})")
+        for dev in server.devices:
+            click.echo(f"  {dev.device_type:<20} #{dev.device_number:<3} {dev.name}")
+
+
+@devices.command()
+@click.pass_obj
+def simulate(obj: CliContext) -> None:
+    """Run the alpaca-simulators package for the configured site (what `pyros start` runs)."""
+    from simulators.alpaca_sim import prepare, simulator_argv
+
+    config = obj.runtime("alpaca-simulator").config
+    host, port = config.simulators.alpaca_host_port
+    yaml_path = prepare(config.folders.data, config.site)
+    argv = simulator_argv(yaml_path, host, port)
+    click.echo(f"pyros: alpaca-simulators on {host}:{port} with {yaml_path}")
+    # Become the simulator: the supervisor's signals then reach it directly.
+    os.execv(argv[0], argv)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(devices)
