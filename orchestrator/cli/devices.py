@@ -58,11 +58,22 @@ def check(obj: CliContext, config_path: Path | None) -> None:
 @devices.command()
 @click.option("--port", default=32227, show_default=True, help="Alpaca discovery UDP port.")
 @click.option("--timeout", "timeout_s", default=2.0, show_default=True, help="Seconds to wait.")
-def discover(port: int, timeout_s: float) -> None:
+@click.option(
+    "--network",
+    "networks",
+    multiple=True,
+    help="IPv4 network to search, e.g. 192.168.1.0/24 (repeatable; default: every adapter's).",
+)
+def discover(port: int, timeout_s: float, networks: tuple[str, ...]) -> None:
     """List the Alpaca servers and devices answering UDP discovery on the local network."""
-    from alpaca_devices.discovery import discover_devices
+    from alpaca_devices.discovery import broadcast_addresses, discover_devices
+    from orchestrator.errors import InputError
 
-    servers = discover_devices(port=port, timeout_s=timeout_s)
+    try:
+        broadcast_addresses(networks)
+    except ValueError as exc:
+        raise InputError("--network", str(exc)) from None
+    servers = discover_devices(port=port, timeout_s=timeout_s, networks=networks)
     if not servers:
         click.echo(f"no Alpaca server answered on UDP port {port}")
         return
