@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from orchestrator.config import default_config_text, parse_config
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, stop_process, wait_for
 
 INDI_DRIVERS = (
     "indi_simulator_telescope",
@@ -48,16 +48,6 @@ class Peer:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _get(url: str) -> bytes:
@@ -92,7 +82,7 @@ def alpaca_simulator(tmp_path_factory) -> Peer:
         )
         yield peer
     finally:
-        _stop(process)
+        stop_process(process)
         log.close()
 
 
@@ -129,7 +119,7 @@ def indi_server(tmp_path_factory) -> Peer:
         )
         yield peer
     finally:
-        _stop(process)
+        stop_process(process)
         log.close()
 
 

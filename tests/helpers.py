@@ -1,7 +1,8 @@
-"""Small helpers shared by tests: waiting for a condition, running the CLI, free ports."""
+"""Small helpers shared by tests: waiting for a condition, running and stopping processes."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -9,10 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import psutil
+
 from tests.pg import free_port
 
 T = TypeVar("T")
-__all__ = ["free_port", "pyros", "wait_for"]
+__all__ = ["free_port", "pyros", "stop_process", "stop_process_tree", "wait_for"]
 
 
 def wait_for(
@@ -47,3 +50,27 @@ def pyros(
         env=env,
         timeout=timeout,
     )
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout_s: float = 10) -> None:
+    """Send `sig` to a child still running, wait for it, kill it if it does not stop."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def stop_process_tree(proc: subprocess.Popen) -> None:
+    """Stop `pyros start` (SIGINT, as Ctrl-C) and every process it left behind, and reap them."""
+    if proc.poll() is not None:
+        return
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    stop_process(proc, signal.SIGINT, timeout_s=30)
+    _gone, alive = psutil.wait_procs(descendants, timeout=10)
+    for child in alive:
+        child.kill()
+    psutil.wait_procs(alive, timeout=10)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
+
 from orchestrator.config import load_config
 from orchestrator.logs import setup_logging
 from orchestrator.runtime import Runtime
@@ -23,3 +25,19 @@ class CliContext:
             setup_logging(self.verbosity, config.folders.logs, process)
             self._runtime = Runtime(config)
         return self._runtime
+
+
+def _override_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_object(CliContext).config_path = value
+
+
+#: `--config F` on a sub-command: the same as `pyros --config F` (issue texts name it there).
+config_option = click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    expose_value=False,
+    callback=_override_config,
+    help="TOML configuration (same as `pyros --config`).",
+)

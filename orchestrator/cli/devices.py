@@ -7,11 +7,10 @@ Heavy imports (astropy, alpyca through the adapters) happen inside the commands 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import click
 
-from orchestrator.cli.context import CliContext
+from orchestrator.cli.context import CliContext, config_option
 
 
 @click.group()
@@ -20,15 +19,9 @@ def devices() -> None:
 
 
 @devices.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="TOML configuration (overrides the global --config).",
-)
+@config_option
 @click.pass_obj
-def check(obj: CliContext, config_path: Path | None) -> None:
+def check(obj: CliContext) -> None:
     """Connect every configured device and run a self-test; exit 1 on any failure.
 
     Slews the mount near the zenith, turns the dome to it, opens and closes the shutter,
@@ -37,9 +30,6 @@ def check(obj: CliContext, config_path: Path | None) -> None:
     """
     from orchestrator.devices.selftest import SelfTest, format_results
     from orchestrator.devices.status import DeviceStatusStore
-
-    if config_path is not None:
-        obj.config_path = config_path
     from orchestrator.status import system_status
 
     runtime = obj.runtime("devices")

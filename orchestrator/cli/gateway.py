@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.context import CliContext
+from orchestrator.cli.context import CliContext, config_option
 
 
 def _stop_on_signals() -> threading.Event:
@@ -28,22 +28,14 @@ def _host_port(value: str | None, option: str) -> tuple[str, int] | None:
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="TOML configuration (same as `pyros --config`).",
-)
+@config_option
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Alpaca HTTP port.")
 @click.option("--plc", "plc", default=None, metavar="HOST:PORT", help="PLC address.")
 @click.pass_obj
-def gateway(obj: CliContext, config_path: Path | None, port: int | None, plc: str | None) -> None:
+def gateway(obj: CliContext, port: int | None, plc: str | None) -> None:
     """Run the PLC gateway: synthesis, Alpaca SafetyMonitor/ObservingConditions, discovery."""
     from plc_gateway.server import Gateway, run_gateway
 
-    if config_path is not None:
-        obj.config_path = config_path
     plc_address = _host_port(plc, "--plc")
     runtime = obj.runtime("gateway")
     stop = _stop_on_signals()

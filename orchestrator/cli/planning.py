@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.context import CliContext
+from orchestrator.cli.context import CliContext, config_option
 
 
 @click.command("plan")
@@ -24,24 +24,16 @@ from orchestrator.cli.context import CliContext
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where to write schedule.json (written only if planning succeeds).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="TOML configuration for site, twilight and overheads (default: as `pyros --config`).",
-)
+@config_option
 @click.pass_obj
-def plan_cmd(
-    obj: CliContext, input_path: Path, output_path: Path, config_path: Path | None
-) -> None:
+def plan_cmd(obj: CliContext, input_path: Path, output_path: Path) -> None:
     """Plan one night offline from a JSON file; needs no database."""
     from orchestrator.config import load_config
     from orchestrator.planner.io import plan_input, read_input, write_output
     from orchestrator.planner.night import configure_astropy_offline
 
     configure_astropy_offline()
-    config = load_config(config_path or obj.config_path)
+    config = load_config(obj.config_path)
     planning = read_input(input_path)
     result = plan_input(planning, config)
     write_output(output_path, result)

@@ -12,7 +12,7 @@ import urllib.request
 import psutil
 import pytest
 
-from tests.helpers import free_port, pyros, wait_for
+from tests.helpers import free_port, pyros, stop_process_tree, wait_for
 
 
 @pytest.fixture
@@ -39,23 +39,6 @@ def _status(port: int) -> dict:
 def _children(proc: subprocess.Popen) -> dict[str, psutil.Process]:
     kids = psutil.Process(proc.pid).children()
     return {" ".join(k.cmdline()).split("orchestrator.cli")[-1].split()[-1]: k for k in kids}
-
-
-def _stop_tree(proc: subprocess.Popen) -> None:
-    """On a failed test, stop `pyros start` and every child it left, and reap them."""
-    if proc.poll() is not None:
-        return
-    descendants = psutil.Process(proc.pid).children(recursive=True)
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    _gone, alive = psutil.wait_procs(descendants, timeout=10)
-    for child in alive:
-        child.kill()
-    psutil.wait_procs(alive, timeout=10)
 
 
 def test_start_supervises_restarts_and_stops_cleanly(site):
@@ -90,7 +73,7 @@ def test_start_supervises_restarts_and_stops_cleanly(site):
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     finally:
-        _stop_tree(proc)
+        stop_process_tree(proc)
     assert proc.returncode == 0, output
     assert "all processes stopped" in output
     assert "web exited" in output  # the death was logged

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import requests
 from orchestrator.config import default_config_text
 from orchestrator.supervisor import embedded_processes
 from tests.conftest import make_runtime
-from tests.helpers import free_port, pyros, wait_for
+from tests.helpers import free_port, pyros, stop_process, stop_process_tree, wait_for
 from tests.plc_gateway.conftest import _without_sections
 
 
@@ -23,15 +22,6 @@ def _start(*args: str, cwd) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def test_gateway_and_simulator_processes(tmp_path):
@@ -67,7 +57,7 @@ store_period_s = 0.2
         wait_for(
             lambda: "Safety    SAFE" in pyros("status", cwd=tmp_path).stdout, 30, what="status SAFE"
         )
-        _stop(sim)
+        stop_process(sim)
         wait_for(
             lambda: requests.get(f"{url}/issafe", timeout=2).json()["Value"] is False,
             30,
@@ -79,8 +69,8 @@ store_period_s = 0.2
             what="status UNSAFE",
         )
     finally:
-        _stop(sim)
-        _stop(gateway)
+        stop_process(sim)
+        stop_process(gateway)
     assert gateway.returncode == 0
 
 
@@ -142,9 +132,4 @@ port = {web_port}
         )
         assert "Safety    SAFE" in status
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process_tree(proc)
