@@ -3,6 +3,8 @@
 Replaces the seed's Celery agents and `while ...: sleep()` loops. Every job runs with
 `max_instances=1` and `coalesce=True`; its heartbeat row tells the watchdog and `pyros status`
 when it last ran and whether it failed. Later capabilities add their jobs to `job_specs()`.
+Partial: the watchdog only flags a late job (state "late", one warning); it does not restart
+a stuck job inside this process. Dead processes are restarted by the supervisor.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Used by the request builder (permission and quota checks), the CLI (`pyros user 
 API (HTTP basic auth), and the observer, which charges a sequence's hours when it starts
 executing and refunds them when it fails for a reason that is not the user's.
 A quota is an allocation: `quota_h` hours granted, `used_h` hours spent (executed).
+Partial: user and program quotas are enforced; `Country.quota_h` is stored but not checked
+yet, and a user level's priority bonus is not applied by the request builder.
 """
 
 from __future__ import annotations
