@@ -13,7 +13,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from orchestrator import db
-from orchestrator.model import DeviceStatus, JobHeartbeat, MajordomeState, Sequence, WeatherWatch
+from orchestrator.model import (
+    DeviceStatus,
+    JobHeartbeat,
+    MajordomeState,
+    Schedule,
+    Sequence,
+    WeatherWatch,
+)
 from orchestrator.runtime import Runtime
 
 LATE_FACTOR = 3.0  # a job is late after missing this many periods
@@ -46,6 +53,7 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         )
         status["jobs"] = [_job_row(runtime, hb) for hb in session.scalars(select(JobHeartbeat))]
         status["devices"] = _device_rows(runtime, session)
+        status["schedule"] = _latest_schedule(session)
         status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
         majordome = session.get(MajordomeState, 1)
         status["majordome"] = (
@@ -66,6 +74,34 @@ def _job_row(runtime: Runtime, hb: JobHeartbeat) -> dict[str, Any]:
         "state": hb.state,
         "restarts": hb.restarts,
         "last_error": hb.last_error,
+    }
+
+
+def _latest_schedule(session) -> dict[str, Any] | None:
+    """The planner's newest schedule, entry by entry, with each sequence's status now."""
+    schedule = session.scalar(
+        select(Schedule).order_by(Schedule.created.desc(), Schedule.id.desc()).limit(1)
+    )
+    if schedule is None:
+        return None
+    return {
+        "id": schedule.id,
+        "night": schedule.night.isoformat(),
+        "created": schedule.created,
+        "trigger": schedule.trigger,
+        "score": round(schedule.score, 3),
+        "notes": schedule.notes,
+        "entries": [
+            {
+                "start": entry.start,
+                "end": entry.end,
+                "sequence_id": entry.sequence_id,
+                "sequence": entry.sequence.name,
+                "target": entry.sequence.target_name,
+                "status": str(entry.sequence.status),
+            }
+            for entry in schedule.entries
+        ],
     }
 
 
@@ -119,6 +155,18 @@ def format_status(status: dict[str, Any]) -> str:
     if "sequences" in status:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(status["sequences"].items())) or "none"
         lines.append(f"Sequences {counts}")
+    schedule = status.get("schedule")
+    if schedule is not None:
+        lines += [
+            "",
+            f"Schedule  night {schedule['night']} (times UTC), made {schedule['created']:%H:%M:%S} "
+            f"({schedule['trigger']}), {len(schedule['entries'])} entries",
+        ]
+        for e in schedule["entries"]:
+            lines.append(
+                f"  {e['start']:%H:%M}-{e['end']:%H:%M}  {e['target']:<20} {e['sequence']:<24}"
+                f" {e['status']}"
+            )
     lines += ["", "Jobs"]
     for job in status.get("jobs", []) or [{"name": "(none has run yet)"}]:
         if "age_s" in job:

@@ -206,3 +206,21 @@ def test_pyros_replan_stores_a_schedule(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("schedule 1 for night ")
     assert "0 entries, 0 unscheduled" in run.stdout
+
+
+def test_status_shows_the_newest_schedule(runtime):
+    from orchestrator.status import format_status, system_status
+
+    assert system_status(runtime)["schedule"] is None
+    add_sequences(runtime, seq("a", 5, "04:00", "05:00", 60), seq("b", 4, "05:00", "06:00", 30))
+    replan(runtime, trigger="first")
+    replan(runtime, trigger="operator")  # the newest one is shown, not the first
+    schedule = system_status(runtime)["schedule"]
+    assert schedule["trigger"] == "operator" and schedule["night"] == "2026-11-24"
+    assert [(e["sequence"], e["status"]) for e in schedule["entries"]] == [
+        ("a", "planned"),
+        ("b", "planned"),
+    ]
+    text = format_status(system_status(runtime))
+    assert "Schedule  night 2026-11-24 (times UTC), made 04:00:00 (operator), 2 entries" in text
+    assert "04:00-05:00  a" in text

@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from orchestrator import db
 from plc_gateway.parser import parse_status
 from plc_gateway.store import WatchStore
 from plc_gateway.synthesis import Synthesizer
 from tests.conftest import SHARED_DATA, make_runtime
+from tests.web.conftest import serve
 from web import create_app
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DRY = json.loads((SHARED_DATA / "plc" / "status_dry.json").read_text())
 
 
@@ -61,31 +51,8 @@ def env_runtime(tmp_path, clock):
 
 @pytest.fixture
 def web_url(env_runtime):
-    from waitress import wasyncore
-    from waitress.server import create_server
-
-    server = create_server(create_app(env_runtime), host="127.0.0.1", port=0, threads=4)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            server.asyncore.loop(timeout=0.1, map=server._map, count=1)
-        wasyncore.close_all(map=server._map)
-        server.task_dispatcher.shutdown()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    stop.set()
-    thread.join(5)
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1200, "height": 1100})
-        browser.close()
+    with serve(create_app(env_runtime)) as url:
+        yield url
 
 
 def test_environment_page_shows_synthesis_plots_and_refreshes(

@@ -6,6 +6,8 @@ function fillTable(id, rows, columns) {
   while (table.rows.length > 1) table.deleteRow(1);
   for (const r of rows) { const tr = table.insertRow(); for (const c of columns) cell(tr, c(r)); }
 }
+// "2026-11-25T04:05:06+00:00" -> "04:05" (or "04:05:06" with length 8): UTC as stored.
+function hhmm(iso, length = 5) { return iso.slice(11, 11 + length); }
 async function refresh() {
   try {
     const s = await (await fetch("api/status")).json();
@@ -16,6 +18,13 @@ async function refresh() {
     const reasons = document.getElementById("reasons");
     reasons.replaceChildren(...(s.safety ? s.safety.reasons : []).map(r => {
       const li = document.createElement("li"); li.textContent = r; return li; }));
+    const sch = s.schedule;
+    document.getElementById("schedule-summary").textContent = sch
+      ? `night ${sch.night}, made ${hhmm(sch.created, 8)} UTC (${sch.trigger}), ${sch.entries.length} entries`
+      : "no schedule yet";
+    fillTable("schedule", sch ? sch.entries : [], [e => hhmm(e.start), e => hhmm(e.end), e => e.target, e => e.sequence, e => e.status]);
+    const counts = Object.entries(s.sequences || {}).sort().map(([k, v]) => `${k} ${v}`);
+    document.getElementById("sequences").textContent = "Sequences: " + (counts.join(", ") || "none");
     fillTable("jobs", s.jobs || [], [j => j.name, j => j.process, j => j.age_s, j => j.late ? "LATE" : j.state]);
     fillTable("devices", s.devices || [], [d => d.role, d => d.adapter, d => d.address, d => d.device, d => d.state]);
   } catch (e) {
