@@ -78,7 +78,10 @@ def discover(port: int, timeout_s: float, networks: tuple[str, ...]) -> None:
 @devices.command()
 @click.pass_obj
 def simulate(obj: CliContext) -> None:
-    """Run the alpaca-simulators package for the configured site (what `pyros start` runs)."""
+    """Run the alpaca-simulators package for the configured site (what `pyros start` runs).
+
+    Its request log goes to `folders.logs/alpaca-simulator.log` (to the console with -v).
+    """
     from simulators.alpaca_sim import prepare, simulator_argv
 
     config = obj.runtime("alpaca-simulator").config
@@ -86,6 +89,15 @@ def simulate(obj: CliContext) -> None:
     yaml_path = prepare(config.folders.data, config.site)
     argv = simulator_argv(yaml_path, host, port)
     click.echo(f"pyros: alpaca-simulators on {host}:{port} with {yaml_path}")
+    if obj.verbosity == 0:
+        # Its server logs every request: keep that out of the console of `pyros start`.
+        log_path = config.folders.logs / "alpaca-simulator.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        click.echo(f"pyros: alpaca-simulators log: {log_path} (-v shows it here)")
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
     # Become the simulator: the supervisor's signals then reach it directly.
     os.execv(argv[0], argv)
 
