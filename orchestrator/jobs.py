@@ -59,15 +59,31 @@ def _with_heartbeat(runtime: Runtime, spec: JobSpec) -> Callable[[], None]:
     return run
 
 
-def watchdog(runtime: Runtime) -> None:
-    """Flag jobs whose heartbeat is late (a stuck or dead job) and log them once."""
-    now = runtime.clock.now()
-    with runtime.sessions.begin() as session:
-        for hb in session.scalars(select(JobHeartbeat)):
-            late = (now - hb.last_beat).total_seconds() > LATE_FACTOR * hb.period_s
-            if late and hb.state != "late":
-                log.warning("job %s is late (last beat %s)", hb.name, hb.last_beat.isoformat())
-                hb.state = "late"
+class Watchdog:
+    """Flags jobs whose heartbeat is late (a stuck or dead job) and logs each once.
+
+    A job is late when it has not beaten for LATE_FACTOR periods, counted from its last beat or
+    from the watchdog's start, whichever is later: heartbeats left by a previous run are not
+    reported the moment the orchestrator restarts, only if their job does not come back.
+    """
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.started = runtime.clock.now()
+
+    def __call__(self) -> None:
+        now = self.runtime.clock.now()
+        with self.runtime.sessions.begin() as session:
+            for hb in session.scalars(select(JobHeartbeat)):
+                silent_s = (now - max(hb.last_beat, self.started)).total_seconds()
+                if silent_s > LATE_FACTOR * hb.period_s and hb.state != "late":
+                    log.warning(
+                        "job %s (%s) is late: last beat %s",
+                        hb.name,
+                        hb.process,
+                        hb.last_beat.isoformat(timespec="seconds"),
+                    )
+                    hb.state = "late"
 
 
 PLANNER_PERIOD_S = 10.0
@@ -77,7 +93,7 @@ def job_specs(runtime: Runtime) -> list[JobSpec]:
     from orchestrator.planner.triggers import ReplanTriggers
 
     return [
-        JobSpec("watchdog", 5.0, lambda: watchdog(runtime)),
+        JobSpec("watchdog", 5.0, Watchdog(runtime)),
         JobSpec("planner", PLANNER_PERIOD_S, ReplanTriggers(runtime).run),
     ]
 
