@@ -52,9 +52,10 @@ def test_status_page_shows_safety_schedule_and_refreshes(site, page):
         devices = _table(page, "#devices")
         assert ["mount", "alpaca"] == devices[0][:2] and devices[0][-1] == "never seen"
 
-        # The planner plans the night and a job beats: the page shows both without a reload.
-        replan(site, "test")
+        # A job beats and the planner plans the night: the page shows both without a reload
+        # (in this order, so the refresh that shows the schedule shows the beat too).
         record_beat(site, "planner", 10.0)
+        replan(site, "test")
         page.wait_for_function(
             "document.getElementById('schedule-summary').textContent.includes('entries')",
             timeout=REFRESH_MS,
