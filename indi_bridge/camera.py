@@ -81,14 +81,7 @@ class IndiCamera(IndiDevice):
         if self.props.state("number", EXPOSURE) == PyIndi.IPS_BUSY:
             raise DeviceError(self.role, "expose", "an exposure is already running")
         frame = "FRAME_LIGHT" if light else "FRAME_DARK"
-        self.props.set_switch("CCD_FRAME_TYPE", frame)
-        self.props.wait_idle(
-            "switch",
-            "CCD_FRAME_TYPE",
-            self.config.timeout_s,
-            "frame type",
-            lambda: frame in self.props.switches_on("CCD_FRAME_TYPE"),
-        )
+        self.props.switch_to("CCD_FRAME_TYPE", frame, self.config.timeout_s, "frame type")
         self._blob_count_at_start = self.client.blob(self.device_name)[0]
         self.props.set_numbers(EXPOSURE, {"CCD_EXPOSURE_VALUE": duration_s})
 

@@ -190,6 +190,11 @@ class IndiProperties:
         vector.setState(PyIndi.IPS_BUSY)
         self.client.sendNewSwitch(vector)
 
+    def switch_to(self, prop: str, on: str, timeout_s: float, action: str) -> None:
+        """Turn `on` on in the switch `prop` and wait until the driver reports it on, not Busy."""
+        self.set_switch(prop, on)
+        self.wait_idle("switch", prop, timeout_s, action, lambda: on in self.switches_on(prop))
+
     def wait_idle(
         self,
         kind: str,

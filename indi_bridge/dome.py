@@ -70,14 +70,7 @@ class IndiDome(IndiDevice):
         return self.props.state("number", AZIMUTH) == PyIndi.IPS_BUSY
 
     def park(self, timeout_s: float) -> None:
-        self.props.set_switch("DOME_PARK", "PARK")
-        self.props.wait_idle(
-            "switch",
-            "DOME_PARK",
-            timeout_s,
-            "park",
-            lambda: "PARK" in self.props.switches_on("DOME_PARK"),
-        )
+        self.props.switch_to("DOME_PARK", "PARK", timeout_s, "park")
 
     def abort(self) -> None:
         self.props.set_switch("DOME_ABORT_MOTION", "ABORT")

@@ -53,14 +53,7 @@ class IndiTelescope(IndiDevice):
         if self.is_parked():
             raise DeviceError(self.role, "slew", "the mount is parked: unpark it first")
         ra_deg, dec_deg = to_jnow(target, _now())
-        self.props.set_switch("ON_COORD_SET", "TRACK")
-        self.props.wait_idle(
-            "switch",
-            "ON_COORD_SET",
-            self.config.timeout_s,
-            "slew",
-            lambda: "TRACK" in self.props.switches_on("ON_COORD_SET"),
-        )
+        self.props.switch_to("ON_COORD_SET", "TRACK", self.config.timeout_s, "slew")
         self._target = target
         self.props.set_numbers(COORDS, {"RA": (ra_deg / 15.0) % 24.0, "DEC": dec_deg})
 
@@ -88,28 +81,14 @@ class IndiTelescope(IndiDevice):
 
     def set_tracking(self, on: bool) -> None:
         wanted = "TRACK_ON" if on else "TRACK_OFF"
-        self.props.set_switch("TELESCOPE_TRACK_STATE", wanted)
-        self.props.wait_idle(
-            "switch",
-            "TELESCOPE_TRACK_STATE",
-            self.config.timeout_s,
-            "track",
-            lambda: wanted in self.props.switches_on("TELESCOPE_TRACK_STATE"),
-        )
+        self.props.switch_to("TELESCOPE_TRACK_STATE", wanted, self.config.timeout_s, "track")
 
     def is_tracking(self) -> bool:
         return "TRACK_ON" in self.props.switches_on("TELESCOPE_TRACK_STATE")
 
     def _park_switch(self, wanted: str, timeout_s: float) -> None:
         self._target = None
-        self.props.set_switch("TELESCOPE_PARK", wanted)
-        self.props.wait_idle(
-            "switch",
-            "TELESCOPE_PARK",
-            timeout_s,
-            wanted.lower(),
-            lambda: wanted in self.props.switches_on("TELESCOPE_PARK"),
-        )
+        self.props.switch_to("TELESCOPE_PARK", wanted, timeout_s, wanted.lower())
 
     def park(self, timeout_s: float) -> None:
         self._park_switch("PARK", timeout_s)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from orchestrator.model import JobHeartbeat
 from orchestrator.runtime import Runtime
@@ -33,17 +34,24 @@ class JobSpec:
     run: Callable[[], None]
 
 
+def upsert_beat(
+    session: Session, name: str, process: str, period_s: float, now: datetime, error: str = ""
+) -> None:
+    """Upsert the heartbeat row of `name` in `session` (any process: the gateway's jobs too)."""
+    hb = session.scalar(select(JobHeartbeat).where(JobHeartbeat.name == name))
+    if hb is None:
+        hb = JobHeartbeat(name=name, process=process, period_s=period_s)
+        session.add(hb)
+    hb.last_beat = now
+    hb.period_s = period_s
+    hb.state = "error" if error else "ok"
+    hb.last_error = error
+
+
 def record_beat(runtime: Runtime, name: str, period_s: float, error: str = "") -> None:
-    """Upsert the heartbeat row of `name`."""
+    """Upsert the heartbeat row of an orchestrator job, in its own transaction."""
     with runtime.sessions.begin() as session:
-        hb = session.scalar(select(JobHeartbeat).where(JobHeartbeat.name == name))
-        if hb is None:
-            hb = JobHeartbeat(name=name, process=PROCESS, period_s=period_s)
-            session.add(hb)
-        hb.last_beat = runtime.clock.now()
-        hb.period_s = period_s
-        hb.state = "error" if error else "ok"
-        hb.last_error = error
+        upsert_beat(session, name, PROCESS, period_s, runtime.clock.now(), error)
 
 
 def _with_heartbeat(runtime: Runtime, spec: JobSpec) -> Callable[[], None]:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
 
 from orchestrator import db
 from orchestrator.model import (
@@ -18,6 +19,7 @@ from orchestrator.model import (
     JobHeartbeat,
     MajordomeState,
     Schedule,
+    ScheduleEntry,
     Sequence,
     WeatherWatch,
 )
@@ -80,7 +82,11 @@ def _job_row(runtime: Runtime, hb: JobHeartbeat) -> dict[str, Any]:
 def _latest_schedule(session) -> dict[str, Any] | None:
     """The planner's newest schedule, entry by entry, with each sequence's status now."""
     schedule = session.scalar(
-        select(Schedule).order_by(Schedule.created.desc(), Schedule.id.desc()).limit(1)
+        select(Schedule)
+        .order_by(Schedule.created.desc(), Schedule.id.desc())
+        .limit(1)
+        # Polled every 5 s by each open page: entries and their sequences in two queries.
+        .options(selectinload(Schedule.entries).selectinload(ScheduleEntry.sequence))
     )
     if schedule is None:
         return None

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.model import JobHeartbeat, SiteWatch, SiteWatchHistory, WeatherWatch
+from orchestrator.jobs import upsert_beat
+from orchestrator.model import SiteWatch, SiteWatchHistory, WeatherWatch
 from orchestrator.model.watches import WeatherWatchHistory
 from plc_gateway.synthesis import Synthesis
 
@@ -76,7 +77,7 @@ class WatchStore:
             if history_due:
                 session.add(WeatherWatchHistory(**weather))
                 session.add(SiteWatchHistory(**site))
-            _beat(session, "weather_store", period_s, synthesis.measured)
+            upsert_beat(session, "weather_store", PROCESS, period_s, synthesis.measured)
         if history_due:
             self._last_history = synthesis.measured
             self._last_safe = synthesis.is_safe
@@ -89,14 +90,3 @@ def _upsert(session: Session, model, fields: dict[str, Any]) -> None:
         return
     for key, value in fields.items():
         setattr(row, key, value)
-
-
-def _beat(session: Session, name: str, period_s: float, now: datetime) -> None:
-    hb = session.scalar(select(JobHeartbeat).where(JobHeartbeat.name == name))
-    if hb is None:
-        hb = JobHeartbeat(name=name, process=PROCESS, period_s=period_s)
-        session.add(hb)
-    hb.last_beat = now
-    hb.period_s = period_s
-    hb.state = "ok"
-    hb.last_error = ""
