@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from plc_gateway.parser import PlcAnswerError, parse_status
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
-DRY = (SHARED_DATA / "plc" / "status_dry.json").read_text()
+DRY = (TEST_DATA / "plc" / "status_dry.json").read_text()
 
 
 def test_seed_sample_with_its_quirks():

@@ -10,10 +10,10 @@ import pytest
 from orchestrator.config import SafetyConfig
 from plc_gateway.parser import parse_status
 from plc_gateway.synthesis import Synthesizer
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 T0 = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
-DRY = json.loads((SHARED_DATA / "plc" / "status_dry.json").read_text())
+DRY = json.loads((TEST_DATA / "plc" / "status_dry.json").read_text())
 
 
 def _status(changes: dict):
