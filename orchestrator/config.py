@@ -10,7 +10,7 @@ import tomllib
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -274,17 +274,38 @@ def _format_error(exc: ValidationError) -> tuple[str, str]:
 
 
 def parse_config(text: str, base_dir: Path, source: Path | None = None) -> Config:
-    """Parse and validate TOML text; relative paths are resolved against `base_dir`."""
+    """Parse TOML text as an overlay on the shipped default, and validate the result.
+
+    The text names only what differs from the default: its tables are merged key by key into
+    the default's (arrays and values replace), and `[devices] ROLE = false` removes a role
+    the default has. The merged result is validated as strictly as a complete file.
+    Relative paths are resolved against `base_dir`.
+    """
     where = str(source) if source else "config"
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(where, f"invalid TOML: {exc}") from None
+    merged = overlay(tomllib.loads(default_config_text()), raw)
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(*_format_error(exc)) from None
     return _resolve_paths(config, base_dir, source)
+
+
+def overlay(default: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """`user` merged into `default`: tables key by key, anything else replaced."""
+    merged = dict(default)
+    for key, value in user.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = overlay(merged[key], value)
+        else:
+            merged[key] = value
+    devices = merged.get("devices")
+    if isinstance(devices, dict):  # `[devices] focuser = false`: this site has none
+        merged["devices"] = {role: dev for role, dev in devices.items() if dev is not False}
+    return merged
 
 
 def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Config:
