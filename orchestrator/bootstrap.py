@@ -46,7 +46,8 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
     with runtime.sessions.begin() as session:
         now = runtime.clock.now()
         countries = {c.name: c for c in session.scalars(select(Country))}
-        for name in DEMO_COUNTRIES:
+        site_country = runtime.config.site.country
+        for name in (*DEMO_COUNTRIES, *([site_country] if site_country else [])):
             if name not in countries:
                 countries[name] = Country(name=name)
                 session.add(countries[name])
@@ -65,7 +66,9 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
                 )
         if session.get(MajordomeState, 1) is None:
             session.add(MajordomeState(id=1, updated=now))
-        admin_created = _ensure_admin(session, levels["admin"], countries["France"], now)
+        # The console's admin belongs to the host country (none when the site names none).
+        admin_country = countries.get(site_country) if site_country else None
+        admin_created = _ensure_admin(session, levels["admin"], admin_country, now)
         if admin_created:
             if admin_password is None:
                 generated = admin_password = secrets.token_urlsafe(12)
@@ -74,7 +77,9 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
     return InitResult(db.current_revision(runtime.engine), bool(admin_created), generated)
 
 
-def _ensure_admin(session: Session, level: UserLevel, country: Country, now) -> User | None:
+def _ensure_admin(
+    session: Session, level: UserLevel, country: Country | None, now
+) -> User | None:
     if session.scalar(select(User).where(User.username == ADMIN_USERNAME)) is not None:
         return None
     admin = User(

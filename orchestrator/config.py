@@ -57,6 +57,7 @@ class SiteConfig(_Section):
     timezone: str = "UTC"
     horizon_deg: Annotated[float, Field(ge=-10, le=60)] = 0.0  # lowest altitude the mount may go
     twilight: Literal["civil", "nautical", "astronomical"] = "nautical"
+    country: str = ""  # the host country: `pyros init` gives it to the admin account
 
     @field_validator("timezone")
     @classmethod
@@ -228,6 +229,9 @@ class SimulatorsConfig(_Section):
     enabled: bool = True
     plc_scenario: Path | None = None
     alpaca_address: str = "127.0.0.1:11111"  # where the alpaca-simulators package listens
+    # A demo should not sit UNSAFE for 15 minutes after each start: while the simulators run,
+    # this replaces safety.reopen_delay_s. A real site (enabled = false) keeps the safety one.
+    reopen_delay_s: Annotated[float, Field(ge=0)] | None = None
 
     @field_validator("alpaca_address")
     @classmethod
@@ -253,6 +257,14 @@ class Config(_Section):
     devices: DevicesConfig = DevicesConfig()
     simulators: SimulatorsConfig = SimulatorsConfig()
     source: Path | None = None  # the file it was read from (set by the loader)
+
+    @model_validator(mode="after")
+    def _simulated_reopen_delay(self) -> Config:
+        sim = self.simulators
+        if sim.enabled and sim.reopen_delay_s is not None:
+            safety = self.safety.model_copy(update={"reopen_delay_s": sim.reopen_delay_s})
+            object.__setattr__(self, "safety", safety)  # frozen model, set once at validation
+        return self
 
 
 def default_config_text() -> str:

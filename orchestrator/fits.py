@@ -134,7 +134,23 @@ def fits_header(
             h[key] = (value, comment)
     if weather is not None:
         _weather_cards(h, weather)
+    _fit_comments(h)
     return h
+
+
+def _fit_comments(h: fits.Header) -> None:
+    """Shorten comments so that every card fits its 80 characters.
+
+    A long value (a 68-character OBJECT) leaves little room: astropy would truncate the comment
+    itself at write time with a "Card is too long" warning on every frame. We keep the value
+    whole and the comment as long as fits, on purpose.
+    """
+    for card in h.cards:
+        if not card.comment:
+            continue
+        room = 80 - len(fits.Card(card.keyword, card.value).image.rstrip()) - len(" / ")
+        if len(card.comment) > room:
+            h.comments[card.keyword] = card.comment[: max(room, 0)]
 
 
 def _weather_cards(h: fits.Header, w: WeatherWatch) -> None:

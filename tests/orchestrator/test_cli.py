@@ -50,7 +50,7 @@ def test_init_is_idempotent_and_takes_the_password_from_the_environment(tmp_path
 
 def test_status_before_init_says_what_to_do(tmp_path):
     result = pyros("status", cwd=tmp_path)
-    assert result.returncode == 0
+    assert result.returncode == 1  # a script or a monitor sees that nothing runs here yet
     assert "pyros init" in result.stdout
     assert "UNSAFE" in result.stdout
 
@@ -75,3 +75,23 @@ def test_every_command_has_help():
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0 and "Usage: " in result.output, path
         assert " ".join(path) in result.output, path
+
+
+def test_admin_belongs_to_the_site_country_and_quiet_commands_leave_no_log_file(tmp_path):
+    from orchestrator.model import Country
+
+    assert pyros("init", cwd=tmp_path).returncode == 0
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'pyros.db'}")
+    with engine.connect() as connection:
+        country = connection.execute(
+            select(Country.name).join(User, User.country_id == Country.id).where(
+                User.username == "admin"
+            )
+        ).scalar_one()
+    assert country == "Mexico"  # the shipped site's [site] country
+    logs = tmp_path / "var" / "logs"
+    before = {p.name for p in logs.glob("*.log")} if logs.exists() else set()
+    assert pyros("status", cwd=tmp_path).returncode == 0  # reads, logs nothing
+    after = {p.name for p in logs.glob("*.log")} if logs.exists() else set()
+    assert after == before
+    assert all(p.stat().st_size > 0 for p in logs.glob("*.log"))  # no empty log file

@@ -121,3 +121,11 @@ def test_overlay_is_validated_as_strictly_as_a_whole_file(tmp_path):
 def test_missing_config_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(Path(tmp_path / "absent.toml"))
+
+
+def test_simulated_site_reopens_after_a_short_delay_a_real_one_after_the_safety_delay(tmp_path):
+    simulated = parse_config(default_config_text(), tmp_path)
+    assert simulated.simulators.enabled
+    assert simulated.safety.reopen_delay_s == simulated.simulators.reopen_delay_s == 30
+    real = parse_config("[simulators]\nenabled = false\n", tmp_path)
+    assert real.safety.reopen_delay_s == 900  # the conservative rule of a real site
