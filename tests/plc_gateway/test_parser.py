@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from plc_gateway.parser import PlcAnswerError, device_key, parse_status
@@ -96,6 +96,8 @@ def _consistent(status) -> None:
 
 
 @given(json_values | status_answers)
+@example([{"name": "STATUS", "device": [{"name": "T", "valid": "yes", "values": [
+    {"name": "x", "value": float("inf")}]}]}])  # fmt: skip
 def test_any_json_either_parses_or_raises_plc_answer_error(value):
     text = json.dumps(value)
     try:
