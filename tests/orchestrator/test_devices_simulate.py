@@ -48,6 +48,8 @@ def test_simulate_serves_the_configured_site(tmp_path):
         assert _value(address, "telescope/0/sitelatitude") == 30.5
         assert _value(address, "camera/1/cameraxsize") == 640  # the NIR camera
         assert (tmp_path / "var" / "gaia_sources.db").stat().st_size > 100_000
+        log = tmp_path / "var" / "logs" / "alpaca-simulator.log"  # its request log goes there
+        wait_for(lambda: "/api/v1/camera/1/cameraxsize" in log.read_text(), 10, what="log")
         process.terminate()  # as the supervisor stops it: the simulator itself gets the signal
         process.wait(10)
         with pytest.raises(OSError):
