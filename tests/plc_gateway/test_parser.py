@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from plc_gateway.parser import PlcAnswerError, device_key, parse_status
+from plc_gateway.parser import PlcAnswerError, parse_status
 from tests.conftest import SHARED_DATA
 
 DRY = (SHARED_DATA / "plc" / "status_dry.json").read_text()
@@ -87,6 +87,7 @@ status_answers = st.lists(devices | json_values, max_size=5).map(
 def _consistent(status) -> None:
     """What any successful parse promises: devices under their normalised name, numbers only
     finite and only from valid devices, warnings as text."""
+    from plc_gateway.parser import device_key
     for key, reading in status.devices.items():
         assert key == device_key(reading.name)
         for name in reading.values:
