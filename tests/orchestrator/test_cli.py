@@ -8,6 +8,7 @@ import os
 from sqlalchemy import create_engine, select
 from werkzeug.security import check_password_hash
 
+from orchestrator import db
 from orchestrator.model import User
 from tests.helpers import pyros
 
@@ -24,7 +25,8 @@ def test_init_then_status_in_an_empty_folder(tmp_path):
 
     status = pyros("status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
-    assert "revision" in status.stdout and "ok" in status.stdout
+    database = next(line for line in status.stdout.splitlines() if line.startswith("Database"))
+    assert database.endswith(f"revision {db.head_revision()}  ok"), database
     assert "UNSAFE" in status.stdout  # no weather data yet: unsafe, never safe by default
     assert "mount" in status.stdout
 
