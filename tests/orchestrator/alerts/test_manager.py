@@ -65,8 +65,9 @@ def test_the_same_notice_twice_is_stored_once_and_acted_on_once(site):
 
 def test_a_rejected_notice_is_stored_with_its_reason_and_makes_no_request(site):
     mgr, urgent, _ = manager(site)
-    got = mgr.handle(Arrival(b'{"ra": 400, "dec": 1, "trigger_time": "2026-11-25T03:00:00Z"}',
-                             "folder"))
+    got = mgr.handle(
+        Arrival(b'{"ra": 400, "dec": 1, "trigger_time": "2026-11-25T03:00:00Z"}', "folder")
+    )
     assert not got.accepted and got.rejected.field == "ra"
     with site.sessions() as s:
         alert = s.get(Alert, got.alert_id)
@@ -79,10 +80,13 @@ def test_a_rejected_notice_is_stored_with_its_reason_and_makes_no_request(site):
 def test_shipped_notices_months_old_or_without_position_are_only_recorded(site):
     mgr, urgent, _ = manager(site)
     outcomes = {}
-    for name in ("svom__eclairs__eclairs_296.xml", "svom__grm__grm_284.xml",
-                 "fermi__fermi_gbm_alert__fermi_gbm_alert_3785.xml",
-                 "lvc__lvc_preliminary__lvc_preliminary_73128.xml",
-                 "swift__swift_bat_grb_pos_test__swift_bat_grb_pos_test_9264.xml"):
+    for name in (
+        "svom__eclairs__eclairs_296.xml",
+        "svom__grm__grm_284.xml",
+        "fermi__fermi_gbm_alert__fermi_gbm_alert_3785.xml",
+        "lvc__lvc_preliminary__lvc_preliminary_73128.xml",
+        "swift__swift_bat_grb_pos_test__swift_bat_grb_pos_test_9264.xml",
+    ):
         got = mgr.handle(Arrival((VOEVENTS / name).read_bytes(), "folder", name))
         outcomes[name.split("__")[1]] = decisions(site, got.alert_id)[-1]
     assert outcomes["eclairs"][0] == "record" and "old" in outcomes["eclairs"][1]
@@ -99,12 +103,15 @@ def test_a_better_position_repoints_and_a_worse_one_is_only_recorded(site):
     mgr, urgent, _ = manager(site)
     first = mgr.handle(Arrival(json_notice(site, "EP1", err_deg=0.08), "folder"))
     better = mgr.handle(
-        Arrival(json_notice(site, "EP1", err_deg=0.02, ra_offset_deg=0.05,
-                            alert_type="update"), "folder")
+        Arrival(
+            json_notice(site, "EP1", err_deg=0.02, ra_offset_deg=0.05, alert_type="update"),
+            "folder",
+        )
     )
     worse = mgr.handle(
-        Arrival(json_notice(site, "EP1", err_deg=0.09, ra_offset_deg=1.0,
-                            alert_type="update"), "folder")
+        Arrival(
+            json_notice(site, "EP1", err_deg=0.09, ra_offset_deg=1.0, alert_type="update"), "folder"
+        )
     )
     with site.sessions() as s:
         a1, a2, a3 = (s.get(Alert, r.alert_id) for r in (first, better, worse))
@@ -123,9 +130,7 @@ def test_a_retraction_cancels_the_request_and_stops_its_running_sequence(site):
         sequence = s.get(Request, s.get(Alert, first.alert_id).request_id).sequences[0]
         sequence.start(site.clock.now())
         sequence_id = sequence.id
-    retraction = mgr.handle(
-        Arrival(json_notice(site, "EP2", alert_type="retraction"), "kafka")
-    )
+    retraction = mgr.handle(Arrival(json_notice(site, "EP2", alert_type="retraction"), "kafka"))
     with site.sessions() as s:
         alert = s.get(Alert, retraction.alert_id)
         assert alert.status == "retracted" and alert.is_retraction

@@ -62,9 +62,17 @@ def test_voevent_fields_of_an_svom_notice():
 
 
 def test_json_notice_without_zone_is_utc_and_ellipse_gives_its_major_axis():
-    body = {"mission": "SVOM", "instrument": "ECLAIRs", "id": "sb1", "ra": 10.0, "dec": 5.0,
-            "ra_dec_error": [0.1, 0.3, 45.0], "trigger_time": "2026-11-25T03:00:00.5",
-            "alert_type": "initial", "alert_tense": "current"}
+    body = {
+        "mission": "SVOM",
+        "instrument": "ECLAIRs",
+        "id": "sb1",
+        "ra": 10.0,
+        "dec": 5.0,
+        "ra_dec_error": [0.1, 0.3, 45.0],
+        "trigger_time": "2026-11-25T03:00:00.5",
+        "alert_type": "initial",
+        "alert_tense": "current",
+    }
     notice = parse(json.dumps(body).encode())
     assert notice.trigger_time == datetime(2026, 11, 25, 3, 0, 0, 500000, tzinfo=UTC)
     assert notice.error_radius_deg == 0.3 and notice.kind is Kind.POSITION
@@ -96,12 +104,25 @@ EXTERNAL = b"""<?xml version="1.0"?>
         (b'{"foo": 1}', "$schema", "unknown"),
         (b'{"ra": 400.0, "dec": 0, "trigger_time": "2026-11-25T00:00:00Z"}', "ra", "400"),
         (SVOM.replace(b"<C2>-0.4379</C2>", b"<C2>-95.0</C2>"), "Position2D/C2", "-95"),
-        (b'{"ra": 1.0, "dec": 0, "trigger_time": "2026-12-25T00:00:00Z"}', "trigger_time",
-         "future"),
+        (
+            b'{"ra": 1.0, "dec": 0, "trigger_time": "2026-12-25T00:00:00Z"}',
+            "trigger_time",
+            "future",
+        ),
         (b"hello", "payload", "neither"),
     ],
-    ids=["malformed", "entity-bomb", "external-entity", "10MB", "schema", "unknown-json",
-         "ra-range", "dec-range", "future", "not-a-notice"],
+    ids=[
+        "malformed",
+        "entity-bomb",
+        "external-entity",
+        "10MB",
+        "schema",
+        "unknown-json",
+        "ra-range",
+        "dec-range",
+        "future",
+        "not-a-notice",
+    ],
 )
 def test_bad_input_is_rejected_naming_the_field(payload, field, words):
     with pytest.raises(NoticeRejected) as info:
