@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from orchestrator.alerts.fastpath import observable_now, store_urgent_schedule
 from orchestrator.alerts.notice import Kind, Notice, NoticeRejected, parse_notice, payload_key
 from orchestrator.alerts.store import decide, store_notice
 from orchestrator.alerts.strategy import Strategy, Verdict, judge, load_strategies
@@ -184,23 +185,43 @@ class AlertManager:
         )
 
     def _replan_and_preempt(self, received: Received, sequence_id: int, reason: str) -> None:
+        """Fast path if the sequence can start now; then the full re-plan of the night."""
+        now = self.runtime.clock.now()
+        with self.runtime.sessions.begin() as session:
+            sequence = session.get(Sequence, sequence_id)
+            why_not = observable_now(self.runtime.config, sequence, now)
+            if why_not is None:
+                store_urgent_schedule(session, self.runtime.config, sequence, now)
+        if why_not is None:
+            _mark(received.marks, "schedule", received.arrival)
+            self.on_urgent(sequence_id, reason)
+            _mark(received.marks, "majordome", received.arrival)
+            self._replan(self.runtime, "alert")
+            _mark(received.marks, "replanned", received.arrival)
+            return
         self._replan(self.runtime, "alert")
         _mark(received.marks, "schedule", received.arrival)
         with self.runtime.sessions.begin() as session:
             sequence = session.get(Sequence, sequence_id)
             status, why = S(sequence.status), sequence.status_reason
+            alert = session.get(Alert, received.alert_id)
             if status not in (S.PLANNED, S.EXECUTING):
-                alert = session.get(Alert, received.alert_id)
                 decide(
                     session,
                     alert,
                     "not_schedulable",
-                    f"sequence {sequence_id} is {status.value}: {why or 'not in the schedule'}",
+                    f"sequence {sequence_id} is {status.value}: {why or why_not}",
                     self.runtime.clock.now(),
+                    status="waiting",
                 )
                 return
-        self.on_urgent(sequence_id, reason)
-        _mark(received.marks, "majordome", received.arrival)
+            decide(
+                session,
+                alert,
+                "scheduled",
+                f"not now ({why_not}): sequence {sequence_id} planned later tonight",
+                self.runtime.clock.now(),
+            )
 
     def _previous(self, session, notice: Notice) -> list[Alert]:
         """Earlier alerts of the same trigger (or cited by this notice) that made a request."""

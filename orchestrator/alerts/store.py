@@ -17,7 +17,16 @@ from orchestrator.alerts.notice import Kind, Notice
 from orchestrator.model import Alert, AlertDecision
 
 STORED_PAYLOAD_MAX = 65536  # a larger (rejected) payload is stored truncated, with a note
-LATENCY_STEPS = ("received", "parsed", "stored", "request", "schedule", "majordome", "slew")
+LATENCY_STEPS = (
+    "received",
+    "parsed",
+    "stored",
+    "request",
+    "schedule",
+    "majordome",
+    "slew",
+    "replanned",
+)
 
 
 def payload_text(payload: bytes) -> str:

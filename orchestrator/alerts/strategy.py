@@ -113,6 +113,8 @@ def judge(
     duration_of: Callable[[SequenceSpec], float],
 ) -> Verdict:
     """The first matching strategy decides; no match means record only."""
+    if notice.kind is Kind.RETRACTION:
+        return Verdict(None, False, "retraction: cancels the request of its trigger, if any")
     if notice.kind is Kind.TEST:
         return Verdict(None, False, f"test notice ({notice.note}): recorded only")
     if notice.kind is Kind.NO_POSITION:

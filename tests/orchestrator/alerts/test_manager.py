@@ -41,11 +41,15 @@ def test_a_usable_notice_becomes_an_urgent_request_a_schedule_and_a_preemption(s
         sequence = request.sequences[0]
         assert sequence.is_urgent and sequence.status == SequenceStatus.PLANNED
         assert [p.filter_name for a in sequence.albums for p in a.plans] == ["r", "J"]
-        assert s.scalar(select(func.count(Schedule.id))) == 1
+        # the fast path's schedule (urgent first, from now), then the full re-plan's
+        fast, full = s.scalars(select(Schedule).order_by(Schedule.id)).all()
+        assert fast.trigger == "alert" and fast.entries[0].sequence_id == sequence.id
+        assert fast.entries[0].start == site.clock.now()
+        assert full.entries[0].sequence_id == sequence.id
         chain = alert.latency_ms
     assert urgent.calls == [(sequence.id, urgent.calls[0][1])]
     assert "ep-wxt" in urgent.calls[0][1]
-    steps = ["received", "parsed", "stored", "request", "schedule", "majordome"]
+    steps = ["received", "parsed", "stored", "request", "schedule", "majordome", "replanned"]
     values = [chain[step] for step in steps]
     assert values == sorted(values) and values[0] == 0.0
     assert decisions(site, got.alert_id)[0][0] == "observe"
@@ -137,3 +141,13 @@ def test_a_retraction_cancels_the_request_and_stops_its_running_sequence(site):
         assert s.get(Sequence, sequence_id).status == SequenceStatus.CANCELLED
     assert decisions(site, retraction.alert_id)[0][0] == "cancel"
     assert cancel.calls == [(sequence_id, f"retracted by alert {retraction.alert_id}")]
+
+
+def test_a_target_below_the_horizon_now_is_not_preempted_for(site):
+    mgr, urgent, _ = manager(site)
+    got = mgr.handle(Arrival(json_notice(site, "EP3", ra_offset_deg=180.0), "folder"))
+    actions = decisions(site, got.alert_id)
+    assert actions[0][0] == "observe"
+    assert actions[-1][0] in ("not_schedulable", "scheduled")
+    assert "altitude" in actions[-1][1] and "below" in actions[-1][1]
+    assert urgent.calls == []
