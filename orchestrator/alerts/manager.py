@@ -92,6 +92,17 @@ class AlertManager:
         # One alert at a time: a notice arriving twice (VTP and Kafka) is acted on once.
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Load the parsers, the schema and tonight's grid before the first alert needs them."""
+        now = self.runtime.clock.now()
+        for payload in (_WARM_VOEVENT, _WARM_JSON):
+            parse_notice(payload, now, self.config.max_payload_bytes, 1e9)
+        from orchestrator.planner.night import Site
+        from orchestrator.planner.service import tonight
+
+        site = self.runtime.config.site
+        tonight(Site.from_config(site), site.timezone, now)
+
     # -- the pipeline ----------------------------------------------------------------------
 
     def handle(self, arrival: Arrival, ack: Callable[[Received], None] | None = None) -> Received:
@@ -363,6 +374,13 @@ class AlertManager:
         with self.runtime.sessions.begin() as session:
             alert = session.get(Alert, received.alert_id)
             alert.latency_ms = dict(received.marks)
+
+
+_WARM_VOEVENT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" ivorn="ivo://pyros/warmup#1"
+ role="test" version="2.0"><Who><AuthorIVORN>ivo://pyros/warmup</AuthorIVORN>
+<Date>2026-01-01T00:00:00</Date></Who></voe:VOEvent>"""
+_WARM_JSON = b'{"mission": "PyROS", "id": "warmup", "alert_tense": "test"}'
 
 
 def _mark(marks: dict, step: str, arrival: Arrival) -> None:

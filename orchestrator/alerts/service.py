@@ -44,6 +44,10 @@ def start_listeners(
     on_cancel: SequenceCallback | None = None,
 ) -> list[Listener]:
     manager = AlertManager(runtime, on_urgent=on_urgent, on_cancel=on_cancel)
+    try:
+        manager.warm_up()
+    except Exception:  # noqa: BLE001 - a cold first alert is slower, not lost
+        log.warning("alert manager warm-up failed", exc_info=True)
     return [listener.start() for listener in make_listeners(manager)]
 
 
