@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from orchestrator.config import Config
@@ -67,15 +67,20 @@ def store_urgent_schedule(
         score=previous.score if previous else 0.0,
         notes=f"urgent sequence {sequence.id} first (alert fast path); full re-plan follows",
     )
-    schedule.entries.append(ScheduleEntry(sequence_id=sequence.id, start=now, end=end))
-    if previous is not None:
-        for entry in previous.entries:
-            if entry.start >= end and entry.sequence_id != sequence.id:
-                schedule.entries.append(
-                    ScheduleEntry(sequence_id=entry.sequence_id, start=entry.start, end=entry.end)
-                )
     if SequenceStatus(sequence.status) is not SequenceStatus.PLANNED:
         sequence.plan(now)
     session.add(schedule)
     session.flush()
+    rows = [dict(schedule_id=schedule.id, sequence_id=sequence.id, start=now, end=end)]
+    if previous is not None:  # columns only and one executemany: this is the hot path
+        kept = session.execute(
+            select(ScheduleEntry.sequence_id, ScheduleEntry.start, ScheduleEntry.end)
+            .where(ScheduleEntry.schedule_id == previous.id, ScheduleEntry.start >= end)
+            .where(ScheduleEntry.sequence_id != sequence.id)
+            .order_by(ScheduleEntry.start)
+        )
+        rows += [
+            dict(schedule_id=schedule.id, sequence_id=sid, start=s, end=e) for sid, s, e in kept
+        ]
+    session.execute(insert(ScheduleEntry), rows)
     return schedule
