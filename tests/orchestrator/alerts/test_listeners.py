@@ -21,7 +21,7 @@ from orchestrator.bootstrap import init_site
 from orchestrator.config import KafkaAlertsConfig
 from orchestrator.model import Alert
 from tests.conftest import make_runtime
-from tests.helpers import free_port, stop_process, wait_for
+from tests.helpers import free_port, pyros, stop_process, wait_for
 from tests.orchestrator.alerts.conftest import VOEVENTS
 
 BIN = Path(sys.executable).parent
@@ -276,3 +276,52 @@ def test_kafka_json_notices_from_kcat_are_stored_and_committed(
         assert [m for m in polled if m is not None and m.error() is None] == []
     finally:
         consumer.close()
+
+
+# -- the alert simulator towards real peers ---------------------------------------------------
+
+
+def test_replay_as_a_vtp_author_through_comet_reaches_the_listener(
+    manager, listeners, comet, tmp_path
+):
+    receive, broadcast, log = comet
+    listener = VtpListener(manager, "127.0.0.1", broadcast, "ivo://test.pyros/alerts")
+    listeners.append(listener.start())
+    wait_for(lambda: "Authentication received" in log.read_text(), what="authenticate answer")
+    # --as-is: the CLI runs on the real clock, the listener's manager on the test's
+    done = pyros(
+        "alerts", "replay", str(SVOM), "--as-is", "--to", f"vtp 127.0.0.1:{receive}", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "broker answered ack" in done.stdout
+    got = wait_for(lambda: alerts(manager), what="the replayed alert")
+    (alert,) = got.values()
+    assert alert.source == "vtp" and alert.ivorn == ivorn_of(SVOM)
+
+
+@pytest.mark.skipif(shutil.which("kcat") is None, reason="Debian kcat not installed")
+def test_replay_to_kafka_reaches_the_listener(manager, listeners, kafka_cluster, tmp_path):
+    topic = "gcn.notices.pyros.replay"
+    done = pyros(
+        "alerts",
+        "replay",
+        str(VOEVENTS / "ep__alert__alert_248.json"),
+        "--as-is",
+        "--to",
+        f"kafka {kafka_cluster}",
+        "--topic",
+        topic,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    cfg = KafkaAlertsConfig(
+        enabled=True,
+        topics=(topic,),
+        bootstrap_servers=kafka_cluster,
+        security_protocol="plaintext",
+        group_id="pyros-replay",
+    )
+    listeners.append(KafkaListener(manager, cfg).start())
+    got = wait_for(lambda: alerts(manager), timeout_s=60, what="the replayed Kafka alert")
+    (alert,) = got.values()
+    assert alert.source == "kafka" and alert.trigger_id == "EP:01709259790"
