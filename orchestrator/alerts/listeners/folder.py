@@ -58,7 +58,9 @@ class FolderListener(Listener):
             sub.mkdir(parents=True, exist_ok=True)
         inbox: queue.Queue = queue.Queue()
         observer = Observer()
-        observer.schedule(_Handler(self.folder, inbox), str(self.folder), recursive=False)
+        # Recursive on purpose: a file moved to processed/ then pairs its IN_MOVED_FROM with an
+        # IN_MOVED_TO; unpaired, watchdog holds it (and every event behind it) for ~0.2 s.
+        observer.schedule(_Handler(self.folder, inbox), str(self.folder), recursive=True)
         observer.start()
         try:
             self._catch_up(inbox)
