@@ -120,3 +120,24 @@ def add_latency_step(
         chain = dict(alert.latency_ms)
         chain[step] = round((at_unix - chain["arrived_unix"]) * 1000.0, 3)
         alert.latency_ms = chain
+
+
+def record_slew(
+    sessions: sessionmaker[Session], sequence_id: int, at_unix: float | None = None
+) -> list[int]:
+    """For the majordome: the slew command of `sequence_id` was sent; close the chain of each
+    alert of its request that has no slew step yet. Returns those alerts' ids."""
+    from orchestrator.model import Sequence
+
+    with sessions() as session:
+        sequence = session.get(Sequence, sequence_id)
+        if sequence is None:
+            return []
+        ids = [
+            a.id
+            for a in session.scalars(select(Alert).where(Alert.request_id == sequence.request_id))
+            if "slew" not in (a.latency_ms or {})
+        ]
+    for alert_id in ids:
+        add_latency_step(sessions, alert_id, "slew", at_unix)
+    return ids

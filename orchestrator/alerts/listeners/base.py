@@ -30,6 +30,7 @@ class Listener:
         self._last_beat = 0.0
         self._last_error = ""
         self._logged_errors: set[str] = set()
+        self.failures = 0  # connections lost or refused since start
 
     def start(self) -> Listener:
         self.thread = threading.Thread(target=self.run, name=self.name, daemon=True)
@@ -50,6 +51,7 @@ class Listener:
                 error = ""
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect after a delay
                 error = f"{type(exc).__name__}: {exc}"
+                self.failures += 1
                 if error not in self._logged_errors:  # each distinct error logged once
                     self._logged_errors.add(error)
                     log.warning("%s: %s (reconnecting with back-off)", self.name, error)

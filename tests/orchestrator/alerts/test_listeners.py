@@ -19,7 +19,7 @@ from orchestrator.alerts.listeners.vtp import VtpListener
 from orchestrator.alerts.manager import AlertManager
 from orchestrator.bootstrap import init_site
 from orchestrator.config import KafkaAlertsConfig
-from orchestrator.model import Alert
+from orchestrator.model import Alert, JobHeartbeat
 from tests.conftest import make_runtime
 from tests.helpers import free_port, pyros, stop_process, wait_for
 from tests.orchestrator.alerts.conftest import VOEVENTS
@@ -96,6 +96,9 @@ def test_folder_files_from_another_process_slow_or_renamed_are_stored_and_moved(
     reason = (folder / "rejected" / "bad.xml.reason").read_text()
     assert reason.startswith("xml: malformed XML")
     assert [p.name for p in folder.iterdir() if p.is_file()] == []
+    with manager.runtime.sessions() as s:  # the listener beats like every job
+        beat = s.scalar(select(JobHeartbeat).where(JobHeartbeat.name == "alerts-folder"))
+        assert beat is not None and beat.state == "ok"
 
 
 def test_folder_files_present_at_start_are_processed(manager, listeners):
@@ -192,21 +195,30 @@ def test_vtp_ivorn_filter_keeps_only_matching_events(manager, listeners, comet):
     assert ivorn_of(SVOM) not in alerts(manager)
 
 
-def test_vtp_against_pygcn_serve_reconnects_and_records_repeats_once(manager, listeners, tmp_path):
+def test_vtp_against_pygcn_serve_reconnects_survives_bad_frames_and_records_repeats_once(
+    manager, listeners, tmp_path, caplog
+):
     port = free_port()
-    listener = VtpListener(manager, "127.0.0.1", port, "ivo://test.pyros/alerts", backoff_max_s=1.0)
+    listener = VtpListener(manager, "127.0.0.1", port, "ivo://test.pyros/alerts", backoff_max_s=0.2)
     listeners.append(listener.start())  # before the server: refused, then back-off
-    wait_for(lambda: listener._last_error, what="a first connection failure")
+    wait_for(lambda: listener.failures >= 3, what="three refused connections")
+    refused = [r for r in caplog.records if "Connection refused" in r.getMessage()]
+    assert len(refused) == 1  # one line per distinct error, not one per attempt
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<voe:VOEvent ivorn='x'>")
     server = subprocess.Popen(
-        [str(BIN / "pygcn-serve"), "--host", f"127.0.0.1:{port}", "-t", "1", str(SVOM), str(MXT)],
+        [str(BIN / "pygcn-serve"), "--host", f"127.0.0.1:{port}", "-t", "1", str(bad), str(SVOM),
+         str(MXT)],
         cwd=tmp_path,
-    )
+    )  # fmt: skip
     try:
-        wait_for(lambda: len(alerts(manager)) == 2, what="both events")
-        # the server repeats its two payloads: still two alerts, each acted on once
+        got = wait_for(lambda: len(alerts(manager)) == 3 and alerts(manager), what="3 frames")
+        rejected = [a for a in got.values() if a.status == "rejected"]
+        assert len(rejected) == 1 and rejected[0].reason.startswith("rejected: xml: malformed")
+        # the server repeats its payloads: still three alerts, each acted on once
         wait_for(lambda: listener.connected.is_set(), what="connected")
         with manager.runtime.sessions() as s:
-            assert len(list(s.scalars(select(Alert)))) == 2
+            assert len(list(s.scalars(select(Alert)))) == 3
     finally:
         stop_process(server)
 

@@ -151,3 +151,16 @@ def test_a_target_below_the_horizon_now_is_not_preempted_for(site):
     assert actions[-1][0] in ("not_schedulable", "scheduled")
     assert "altitude" in actions[-1][1] and "below" in actions[-1][1]
     assert urgent.calls == []
+
+
+def test_the_majordome_closes_the_chain_with_its_slew_step(site):
+    from orchestrator.alerts.store import record_slew
+
+    mgr, urgent, _ = manager(site)
+    got = mgr.handle(Arrival(json_notice(site, "EP4"), "vtp"))
+    sequence_id = urgent.calls[0][0]
+    assert record_slew(site.sessions, sequence_id) == [got.alert_id]
+    assert record_slew(site.sessions, sequence_id) == []  # once
+    with site.sessions() as s:
+        chain = s.get(Alert, got.alert_id).latency_ms
+    assert chain["slew"] >= chain["majordome"]
