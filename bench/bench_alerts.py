@@ -1,13 +1,15 @@
 """Alert latency benchmark: a notice file closed in the VOEvent folder -> urgent schedule stored
 -> the majordome's pre-emption callback (`on_urgent`) called.
 
-    .venv/bin/python bench/bench_alerts.py [--alerts 50] [--sequences 500] [--no-seed]
+    .venv/bin/python bench/bench_alerts.py [--alerts 50] [--sequences 500] [--no-vtp] [--no-seed]
 
 Conditions: SQLite database (WAL) made by `pyros init`, `--sequences` routine sequences in the
 pool and planned, one of them executing; a simulated clock at 22:00 local time at COLIBRI; each
-alert an Einstein Probe WXT JSON notice at the zenith, written by this process to a hidden name
-then renamed into the folder (t0 = just after the rename). One alert at a time: the next one is
-written once the previous one's full re-plan has finished.
+alert at the zenith: an Einstein Probe WXT JSON notice written by this process to a hidden name
+then renamed into the folder (t0 = just after the rename), or an SVOM ECLAIRs VOEvent sent as
+one VTP frame by a GCN Classic style server in this process (t0 = after the last byte is sent).
+One alert at a time: the next one is sent once the previous one's full re-plan has finished,
+after a random 0-1 s pause (so a poller's 1 s tick is met at a random phase).
 
 Measured legs: arrival -> `on_urgent` called (t0 by the writer, t1 in the callback: includes the
 inotify event, parsing, storage, the request builder and the stored urgent schedule); and, from
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
 import sys
 import tempfile
@@ -36,7 +39,9 @@ from astropy.time import Time  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from orchestrator.alerts.listeners.folder import FolderListener  # noqa: E402
+from orchestrator.alerts.listeners.vtp import VtpListener, frame  # noqa: E402
 from orchestrator.alerts.manager import AlertManager  # noqa: E402
+from orchestrator.alerts.replay import freshen  # noqa: E402
 from orchestrator.bootstrap import init_site  # noqa: E402
 from orchestrator.clock import SimulatedClock  # noqa: E402
 from orchestrator.config import default_config_text, parse_config  # noqa: E402
@@ -47,6 +52,7 @@ from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, Sequence
 from orchestrator.runtime import Runtime  # noqa: E402
 from orchestrator.users import find_user  # noqa: E402
 
+REPO = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # 22:00 at COLIBRI (UTC-8)
 
 
@@ -121,7 +127,61 @@ def zenith_notice(runtime: Runtime, ident: str) -> bytes:
     ).encode()
 
 
-def run(runtime: Runtime, listener_class, alerts: int, label: str) -> dict:
+class FolderSource:
+    """Writes each notice to a hidden name, then renames it into the folder."""
+
+    def __init__(self, runtime: Runtime, listener_class):
+        self.runtime, self.listener_class = runtime, listener_class
+        self.folder = runtime.config.folders.voevents
+
+    def listener(self, manager: AlertManager):
+        return self.listener_class(manager, self.folder)
+
+    def send(self, ident: str) -> tuple[float, float, str]:
+        hidden = self.folder / f".{ident}.json"
+        hidden.write_bytes(zenith_notice(self.runtime, ident))
+        hidden.rename(self.folder / f"{ident}.json")
+        return time.perf_counter(), time.time(), f"EP:{ident}"
+
+
+class VtpSource:
+    """A GCN Classic style VTP server (framing as pygcn-serve) sending SVOM ECLAIRs VOEvents
+    moved to the zenith; t0 = the frame's last byte handed to the kernel."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.conn = None
+        self.template = (REPO / "tests/data/voevents/svom__eclairs__eclairs_296.xml").read_bytes()
+
+    def listener(self, manager: AlertManager):
+        listener = VtpListener(manager, "127.0.0.1", self.port, "ivo://pyros/bench")
+        self.server.settimeout(10)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return listener
+
+    def _accept(self) -> None:
+        self.conn, _ = self.server.accept()
+
+    def send(self, ident: str) -> tuple[float, float, str]:
+        from lxml import etree
+
+        notice = json.loads(zenith_notice(self.runtime, ident))
+        root = etree.fromstring(freshen(self.template, self.runtime.clock.now()))
+        root.find(".//{*}C1").text = str(notice["ra"])
+        root.find(".//{*}C2").text = str(notice["dec"])
+        for param in root.iter("{*}Param"):
+            if param.get("name") == "Burst_Id":
+                param.set("value", ident)
+        payload = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        while self.conn is None:
+            time.sleep(0.01)
+        self.conn.sendall(frame(payload))
+        return time.perf_counter(), time.time(), f"SVOM:{ident}"
+
+
+def run(runtime: Runtime, source, alerts: int, label: str) -> dict:
     calls: dict[int, float] = {}
     called = threading.Condition()
 
@@ -132,32 +192,29 @@ def run(runtime: Runtime, listener_class, alerts: int, label: str) -> dict:
 
     manager = AlertManager(runtime, on_urgent=on_urgent)
     manager.warm_up()  # as start_listeners does
-    folder = runtime.config.folders.voevents
-    listener = listener_class(manager, folder).start()
+    listener = source.listener(manager).start()
     listener.connected.wait(10)
     to_urgent_ms, to_event_ms, chains = [], [], []
+    import random
+
+    rng = random.Random(7)
     try:
         for i in range(alerts):
-            ident = f"{label}-{i}"
+            time.sleep(rng.uniform(0.0, 1.0))  # random phase against a poller's 1 s tick
             before = len(calls)
-            hidden = folder / f".{ident}.json"
-            hidden.write_bytes(zenith_notice(runtime, ident))
-            hidden.rename(folder / f"{ident}.json")
-            t0, t0_unix = time.perf_counter(), time.time()
+            t0, t0_unix, trigger = source.send(f"{label}-{i}")
             deadline = time.monotonic() + 120
             with called:  # sleep until the callback (no polling beside the measured path)
                 called.wait_for(lambda before=before: len(calls) > before, timeout=30)
             alert = None
             while time.monotonic() < deadline:
                 with runtime.sessions() as s:
-                    alert = s.scalars(
-                        select(Alert).where(Alert.trigger_id == f"EP:{ident}")
-                    ).first()
+                    alert = s.scalars(select(Alert).where(Alert.trigger_id == trigger)).first()
                     if alert is not None and "replanned" in alert.latency_ms:
                         break
                 time.sleep(0.1)
             else:
-                raise SystemExit(f"{label}: alert {ident} not handled in 120 s")
+                raise SystemExit(f"{label}: alert {trigger} not handled in 120 s")
             if alert.id not in calls:
                 raise SystemExit(f"{label}: alert {alert.id} never pre-empted ({alert.reason})")
             to_urgent_ms.append((calls[alert.id] - t0) * 1000.0)
@@ -199,6 +256,7 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=50)
     parser.add_argument("--sequences", type=int, default=500)
     parser.add_argument("--no-seed", action="store_true", help="skip the 1 s polling run")
+    parser.add_argument("--no-vtp", action="store_true", help="skip the VTP run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
@@ -211,10 +269,14 @@ def main() -> None:
             "leg measured: arrival -> urgent schedule stored -> on_urgent called "
             "(the slew leg is added when the majordome is wired)"
         )
-        ours = run(runtime, FolderListener, args.alerts, "inotify")
-        report("PyROS (inotify folder listener, fast path)", ours)
+        ours = run(runtime, FolderSource(runtime, FolderListener), args.alerts, "inotify")
+        report("PyROS, folder (inotify listener, fast path)", ours)
+        if not args.no_vtp:
+            vtp = run(runtime, VtpSource(runtime), args.alerts, "vtp")
+            report("PyROS, VTP (arrival = last byte of the frame sent)", vtp)
         if not args.no_seed:
-            seed = run(runtime, PollingFolderListener, args.alerts, "polling")
+            source = FolderSource(runtime, PollingFolderListener)
+            seed = run(runtime, source, args.alerts, "polling")
             report("seed's design (folder polled every 1 s, same pipeline, no Celery hop)", seed)
         runtime.engine.dispose()
 
