@@ -234,13 +234,13 @@ def report(label: str, result: dict) -> None:
     urgent = result["to_urgent"]
     print(f"\n{label}: {len(urgent)} alerts")
     print(
-        f"  arrival (file renamed into the folder) -> on_urgent called: "
+        f"  arrival -> on_urgent called (urgent schedule stored before) : "
         f"p50 {statistics.median(urgent):7.1f} ms   p95 {pct(urgent, 95):7.1f} ms   "
         f"max {max(urgent):7.1f} ms"
     )
     event = result["to_event"]
     print(
-        f"  arrival -> listener's event (detection)      : "
+        f"  arrival -> the listener's event (detection)              : "
         f"p50 {statistics.median(event):7.1f} ms   p95 {pct(event, 95):7.1f} ms"
     )
     for step in ("parsed", "stored", "request", "schedule", "majordome", "replanned"):
