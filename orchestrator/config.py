@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -262,7 +263,7 @@ class KafkaAlertsConfig(_Section):
     bootstrap_servers: str | None = None  # none = NASA's GCN broker (gcn-kafka's default)
     security_protocol: Literal["plaintext", "sasl_ssl"] = "sasl_ssl"
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: SecretStr | None = None  # shown as ********** if the config is printed
     group_id: str = "pyros"
 
 

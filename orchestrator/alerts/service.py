@@ -7,6 +7,7 @@ configured listeners and restarts any whose thread died; `start_listeners` does 
 
 from __future__ import annotations
 
+import atexit
 import logging
 
 from orchestrator.alerts.listeners.base import Listener
@@ -61,6 +62,7 @@ class ListenerSupervisor:
     def __call__(self) -> None:
         if self.listeners is None:
             self.listeners = start_listeners(self.runtime, self.on_urgent, self.on_cancel)
+            atexit.register(self.stop)  # close sockets and the Kafka consumer cleanly
             return
         for listener in self.listeners:
             alive = listener.thread is not None and listener.thread.is_alive()

@@ -27,7 +27,11 @@ def consumer_config(cfg: KafkaAlertsConfig) -> tuple[dict, str | None, str | Non
     if cfg.bootstrap_servers:
         config["bootstrap.servers"] = cfg.bootstrap_servers
     client_id = cfg.client_id or os.environ.get("PYROS_GCN_CLIENT_ID")
-    secret = cfg.client_secret or os.environ.get("PYROS_GCN_CLIENT_SECRET")
+    secret = (
+        cfg.client_secret.get_secret_value()
+        if cfg.client_secret
+        else os.environ.get("PYROS_GCN_CLIENT_SECRET")
+    )
     return config, client_id, secret
 
 

@@ -95,3 +95,12 @@ def test_the_orchestrator_job_starts_the_listeners_and_restarts_a_dead_one(tmp_p
     finally:
         supervisor.stop()
     runtime.engine.dispose()
+
+
+def test_the_kafka_secret_in_the_file_is_never_shown():
+    text = default_config_text().replace(
+        "[alerts.kafka]", '[alerts.kafka]\nclient_secret = "s3cret-value"', 1
+    )
+    cfg = parse_config(text, ".")
+    assert "s3cret-value" not in repr(cfg) and "s3cret-value" not in str(cfg.model_dump())
+    assert consumer_config(cfg.alerts.kafka)[2] == "s3cret-value"
