@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 
 from orchestrator.alerts.listeners.base import Listener
 from orchestrator.alerts.listeners.folder import FolderListener
@@ -45,11 +46,16 @@ def start_listeners(
     on_cancel: SequenceCallback | None = None,
 ) -> list[Listener]:
     manager = AlertManager(runtime, on_urgent=on_urgent, on_cancel=on_cancel)
+    listeners = [listener.start() for listener in make_listeners(manager)]
+    threading.Thread(target=_warm_up, args=(manager,), name="alerts-warm-up", daemon=True).start()
+    return listeners
+
+
+def _warm_up(manager: AlertManager) -> None:
     try:
         manager.warm_up()
     except Exception:  # noqa: BLE001 - a cold first alert is slower, not lost
         log.warning("alert manager warm-up failed", exc_info=True)
-    return [listener.start() for listener in make_listeners(manager)]
 
 
 class ListenerSupervisor:
