@@ -164,3 +164,30 @@ def test_the_majordome_closes_the_chain_with_its_slew_step(site):
     with site.sessions() as s:
         chain = s.get(Alert, got.alert_id).latency_ms
     assert chain["slew"] >= chain["majordome"]
+
+
+def test_shipped_svom_update_repoints_the_request_of_its_trigger(tmp_path, db_url):
+    """ECLAIRs 296 then 297 (same burst, better error), on the clock of that day."""
+    from datetime import UTC, datetime
+
+    from orchestrator import db
+    from orchestrator.bootstrap import init_site
+    from orchestrator.clock import ManualClock
+    from tests.conftest import make_runtime
+
+    runtime = make_runtime(tmp_path, ManualClock(datetime(2026, 2, 11, 19, 26, tzinfo=UTC)), db_url)
+    db.upgrade(runtime.engine)
+    init_site(runtime, "secret")
+    mgr, _, _ = manager(runtime)
+    first = mgr.handle(Arrival((VOEVENTS / "svom__eclairs__eclairs_296.xml").read_bytes(), "vtp"))
+    second = mgr.handle(Arrival((VOEVENTS / "svom__eclairs__eclairs_297.xml").read_bytes(), "vtp"))
+    with runtime.sessions() as s:
+        a1, a2 = s.get(Alert, first.alert_id), s.get(Alert, second.alert_id)
+        assert a1.strategy == "svom-eclairs" and a1.request_id is not None
+        assert a2.supersedes_id == a1.id and a2.request_id == a1.request_id
+        assert a2.status == "waiting"  # 11:26 at the site: daytime, not schedulable now
+        sequence = s.get(Request, a1.request_id).sequences[0]
+        assert (sequence.ra_deg, sequence.dec_deg) == (a2.ra_deg, a2.dec_deg)
+    actions = [a for a, _ in decisions(runtime, second.alert_id)]
+    assert actions == ["repoint", "not_schedulable"]
+    runtime.engine.dispose()
