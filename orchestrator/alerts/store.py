@@ -51,10 +51,6 @@ def store_notice(
     latency_ms: dict,
 ) -> tuple[int, bool]:
     """Insert the alert row once; returns (id, True) if it was already there (a duplicate)."""
-    with sessions.begin() as session:
-        existing = find_alert(session, key)
-        if existing is not None:
-            return existing.id, True
     row = Alert(
         ivorn=key[:512],
         mission=(notice.mission if notice else "")[:32],
@@ -76,7 +72,10 @@ def store_notice(
         latency_ms=dict(latency_ms),
     )
     try:
-        with sessions.begin() as session:
+        with sessions.begin() as session:  # one transaction: look, then insert
+            existing = find_alert(session, key)
+            if existing is not None:
+                return existing.id, True
             session.add(row)
             session.flush()
             return row.id, False
