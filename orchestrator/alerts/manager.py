@@ -109,9 +109,11 @@ class AlertManager:
         """Receive (stored), ack, then act: what every listener does with a payload."""
         with self._lock:
             received = self.receive(arrival)
-            if ack is not None:
-                ack(received)
-            self.act(received)
+            try:
+                if ack is not None:
+                    ack(received)
+            finally:  # stored: act on it even if the ack could not be sent (broker gone)
+                self.act(received)
             return received
 
     def receive(self, arrival: Arrival) -> Received:
