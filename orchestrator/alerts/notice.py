@@ -250,10 +250,14 @@ def _parse_json(payload: bytes) -> Notice:
         trigger_time = _utc(data["trigger_time"], "trigger_time")
     tense = _str_field(data, "alert_tense") or "current"
     alert_type = _str_field(data, "alert_type") or "initial"
-    key_tail = str(ids) if ids is not None else hashlib.sha256(payload).hexdigest()[:16]
+    # `id` names the event, not the notice: the notice is its content, whatever the spacing or
+    # key order a source gives it (the same notice from Kafka and from a file is one notice)
+    canonical = hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    key_tail = str(ids) if ids is not None else canonical[:16]
     notice = Notice(
-        key=f"gcn:{mission or 'unknown'}:{instrument}:{key_tail}:{alert_type}:"
-        f"{hashlib.sha256(payload).hexdigest()[:12]}",
+        key=f"gcn:{mission or 'unknown'}:{instrument}:{key_tail}:{alert_type}:{canonical[:16]}",
         format="json",
         kind=Kind.POSITION,
         mission=mission,

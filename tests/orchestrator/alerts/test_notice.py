@@ -129,3 +129,11 @@ def test_bad_input_is_rejected_naming_the_field(payload, field, words):
         parse(payload)
     assert info.value.field == field
     assert words in info.value.reason
+
+
+def test_the_same_json_notice_reformatted_has_the_same_key():
+    raw = (VOEVENTS / "ep__alert__alert_247.json").read_bytes()
+    reformatted = json.dumps(json.loads(raw), indent=2, sort_keys=True).encode()
+    assert parse(raw).key == parse(reformatted).key
+    other = json.loads(raw) | {"ra_dec_error": 0.01}
+    assert parse(json.dumps(other).encode()).key != parse(raw).key
