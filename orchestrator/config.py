@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -244,6 +245,48 @@ class SimulatorsConfig(_Section):
         return _parse_address(self.alpaca_address)
 
 
+class VtpBrokerConfig(_Section):
+    address: str  # HOST:PORT of a VOEvent Transport Protocol broker (GCN Classic, Comet)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        _parse_address(value)
+        return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        return _parse_address(self.address)
+
+
+class KafkaAlertsConfig(_Section):
+    """GCN Kafka: secrets may come from PYROS_GCN_CLIENT_ID/_SECRET instead (never logged)."""
+
+    enabled: bool = False
+    topics: tuple[str, ...] = ()
+    bootstrap_servers: str | None = None  # none = NASA's GCN broker (gcn-kafka's default)
+    security_protocol: Literal["plaintext", "sasl_ssl"] = "sasl_ssl"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None  # shown as ********** if the config is printed
+    group_id: str = "pyros"
+
+
+class AlertsConfig(_Section):
+    """The alert manager: its three listeners, strategies and limits."""
+
+    folder_enabled: bool = True  # watch folders.voevents
+    vtp_brokers: tuple[VtpBrokerConfig, ...] = ()
+    vtp_ivorn_filters: tuple[str, ...] = ()  # IVORN prefixes to keep; empty = all
+    vtp_local_ivorn: str = "ivo://pyros/alerts"
+    kafka: KafkaAlertsConfig = KafkaAlertsConfig()
+    strategies: Path | None = None  # folder of *.toml strategies; none = the shipped ones
+    username: str = "alerts"  # requests are made as this user, charged to `program`
+    program: str = "GRB"
+    max_payload_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 1_000_000
+    future_tolerance_s: Annotated[float, Field(ge=0)] = 60.0  # clock skew allowed
+    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
 class Config(_Section):
     site: SiteConfig
     clock: ClockConfig = ClockConfig()
@@ -256,6 +299,7 @@ class Config(_Section):
     web: WebConfig = WebConfig()
     devices: DevicesConfig = DevicesConfig()
     simulators: SimulatorsConfig = SimulatorsConfig()
+    alerts: AlertsConfig = AlertsConfig()
     source: Path | None = None  # the file it was read from (set by the loader)
 
     @model_validator(mode="after")
@@ -337,8 +381,12 @@ def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Confi
         simulators = simulators.model_copy(
             update={"plc_scenario": absolute(simulators.plc_scenario)}
         )
+    alerts = config.alerts
+    if alerts.strategies is not None:
+        alerts = alerts.model_copy(update={"strategies": absolute(alerts.strategies)})
     return config.model_copy(
         update={
+            "alerts": alerts,
             "folders": folders,
             "database": config.database.model_copy(update={"url": url}),
             "simulators": simulators,
