@@ -240,6 +240,20 @@ class SimulatorsConfig(_Section):
         return _parse_address(self.alpaca_address)
 
 
+class PipelineConfig(_Section):
+    """The image pipeline (`pyros pipeline`): calibration, sources, WCS, error-box reports."""
+
+    enabled: bool = True  # `pyros start` runs `pyros pipeline`
+    poll_period_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    solver: Literal["auto", "builtin", "astrometry.net"] = "auto"  # auto: a.net, else builtin
+    astrometry_index_dir: Path | None = None  # none: data/astrometry-index (built from catalog)
+    catalog_path: Path | None = None  # reference stars (SQLite gaia_sources); none: the simulator's
+    plate_scale_arcsec_px: dict[str, Annotated[float, Field(gt=0)]] = {"VIS": 2.785, "NIR": 3.094}
+    detect_sigma: Annotated[float, Field(gt=0)] = 3.0  # sep threshold, in background rms
+    min_stars_wcs: Annotated[int, Field(ge=3)] = 6
+    min_frames_master: Annotated[int, Field(ge=1)] = 3
+
+
 class Config(_Section):
     site: SiteConfig
     clock: ClockConfig = ClockConfig()
@@ -252,6 +266,7 @@ class Config(_Section):
     web: WebConfig = WebConfig()
     devices: DevicesConfig = DevicesConfig()
     simulators: SimulatorsConfig = SimulatorsConfig()
+    pipeline: PipelineConfig = PipelineConfig()
     source: Path | None = None  # the file it was read from (set by the loader)
 
 
@@ -304,8 +319,16 @@ def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Confi
         simulators = simulators.model_copy(
             update={"plc_scenario": absolute(simulators.plc_scenario)}
         )
+    pipeline = config.pipeline.model_copy(
+        update={
+            key: absolute(getattr(config.pipeline, key))
+            for key in ("astrometry_index_dir", "catalog_path")
+            if getattr(config.pipeline, key) is not None
+        }
+    )
     return config.model_copy(
         update={
+            "pipeline": pipeline,
             "folders": folders,
             "database": config.database.model_copy(update={"url": url}),
             "simulators": simulators,

@@ -14,14 +14,16 @@ from pathlib import Path
 import numpy as np
 
 TABLE = "gaia_sources"
-DEFAULT_STARS = 30_000
+# Dense enough that every 47' field of the band shows >= 20 stars (plate solving, zero points).
+DEFAULT_STARS = 150_000
 BAND_HALF_WIDTH_DEG = 3.0
 
 
-def _is_complete(path: Path) -> bool:
+def _is_complete(path: Path, n_stars: int) -> bool:
+    """A catalogue with fewer stars (an older, sparser one) is rebuilt."""
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            return db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] > 0
+            return db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] >= n_stars
     except sqlite3.Error:
         return False
 
@@ -30,7 +32,7 @@ def ensure_catalog(
     path: Path, center_dec_deg: float, n_stars: int = DEFAULT_STARS, seed: int = 1
 ) -> Path:
     """Write the catalogue at `path` unless a usable one is there; atomically."""
-    if path.is_file() and _is_complete(path):
+    if path.is_file() and _is_complete(path, n_stars):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

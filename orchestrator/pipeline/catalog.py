@@ -1,0 +1,58 @@
+"""The reference catalogue: stars (RA, Dec, magnitude) around a field, from a SQLite file.
+
+The layout is the one the simulator's camera reads (`gaia_sources(ra, dec,
+phot_g_mean_mag)`), so the embedded simulator's own stars are the reference offline; a site
+points `pipeline.catalog_path` at an extract of a real catalogue in the same layout.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from orchestrator.config import Config
+
+
+@dataclass
+class Stars:
+    ra_deg: np.ndarray
+    dec_deg: np.ndarray
+    mag: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ra_deg)
+
+
+def catalog_path(config: Config) -> Path:
+    from simulators.alpaca_sim import CATALOG_NAME
+
+    return config.pipeline.catalog_path or (config.folders.data / CATALOG_NAME)
+
+
+def cone(path: Path, ra_deg: float, dec_deg: float, radius_deg: float) -> Stars:
+    """Stars within `radius_deg` of the centre (empty if the file is missing)."""
+    if not Path(path).is_file():
+        return Stars(np.empty(0), np.empty(0), np.empty(0))
+    dec_lo, dec_hi = dec_deg - radius_deg, dec_deg + radius_deg
+    ra_half = radius_deg / max(np.cos(np.radians(min(abs(dec_deg) + radius_deg, 89.9))), 1e-3)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT ra, dec, phot_g_mean_mag FROM gaia_sources WHERE dec BETWEEN ? AND ?",
+            (dec_lo, dec_hi),
+        ).fetchall()
+    db.close()
+    if not rows:
+        return Stars(np.empty(0), np.empty(0), np.empty(0))
+    table = np.asarray(rows, dtype=float)
+    dra = (table[:, 0] - ra_deg + 180.0) % 360.0 - 180.0
+    keep = np.abs(dra) <= ra_half
+    table = table[keep]
+    ra, dec = np.radians(table[:, 0]), np.radians(table[:, 1])
+    ra0, dec0 = np.radians(ra_deg), np.radians(dec_deg)
+    cos_sep = np.sin(dec) * np.sin(dec0) + np.cos(dec) * np.cos(dec0) * np.cos(ra - ra0)
+    inside = np.degrees(np.arccos(np.clip(cos_sep, -1, 1))) <= radius_deg
+    table = table[inside]
+    return Stars(table[:, 0], table[:, 1], table[:, 2])
