@@ -23,6 +23,7 @@ from orchestrator.model import (
     Sequence,
     WeatherWatch,
 )
+from orchestrator.pipeline.status import format_pipeline, pipeline_status
 from orchestrator.runtime import Runtime
 
 LATE_FACTOR = 3.0  # a job is late after missing this many periods
@@ -57,6 +58,7 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         status["devices"] = _device_rows(runtime, session)
         status["schedule"] = _latest_schedule(session)
         status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
+        status["pipeline"] = pipeline_status(session)
         majordome = session.get(MajordomeState, 1)
         status["majordome"] = (
             {"state": majordome.state, "mode": majordome.mode, "paused": majordome.paused}
@@ -173,6 +175,7 @@ def format_status(status: dict[str, Any]) -> str:
                 f"  {e['start']:%H:%M}-{e['end']:%H:%M}  {e['target']:<20} {e['sequence']:<24}"
                 f" {e['status']}"
             )
+    lines += format_pipeline(status.get("pipeline"))
     lines += ["", "Jobs"]
     for job in status.get("jobs", []) or [{"name": "(none has run yet)"}]:
         if "age_s" in job:

@@ -152,11 +152,7 @@ def build_masters(runtime: Runtime, night: str) -> tuple[list[MasterFrame], list
             continue
         data, history = _prepare(runtime, kind, geometry, members)
         master = _combine(data, scale_to_median=kind == "flat")
-        built.append(
-            _store(
-                runtime, night, kind, geometry, filter_name, exposure_s, master, members, history
-            )
-        )
+        built.append(_store(runtime, night, key, master, members, history))
     return built, notes
 
 

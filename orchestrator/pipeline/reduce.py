@@ -114,7 +114,7 @@ def calibrate(runtime: Runtime, frame: Frame) -> tuple[np.ndarray, fits.Header, 
                              ("MFLAT", flat, why_flat)):  # fmt: skip
         if master is None:
             notes.append(why)
-            header[key] = ("none", why[:46])
+            header[key] = ("none", why[:40])
             continue
         try:
             data = load_frame(Path(master.path)).data

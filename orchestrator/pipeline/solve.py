@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -139,7 +140,9 @@ class BuiltinSolver:
             if len(si) < self.min_stars:
                 raise SolveError(f"no WCS: {len(si)} of {len(sources)} stars matched")
             world = SkyCoord(stars.ra_deg[ci] * u.deg, stars.dec_deg[ci] * u.deg)
-            wcs = fit_wcs_from_points((sources.x[si], sources.y[si]), world, projection=wcs)
+            with warnings.catch_warnings():  # "cdelt will be ignored since cd is present"
+                warnings.simplefilter("ignore", RuntimeWarning)
+                wcs = fit_wcs_from_points((sources.x[si], sources.y[si]), world, projection=wcs)
         si, ci, sep_arcsec = match(wcs, sources, stars, max(4.0, pixel_arcsec))
         if len(si) < self.min_stars:
             raise SolveError(f"no WCS: {len(si)} of {len(sources)} stars matched")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
@@ -25,8 +24,9 @@ def connect(runtime):
 
 def zenith_target(runtime) -> SkyCoord:
     """A field high in the simulated sky, inside the simulator catalogue's band."""
-    from orchestrator.devices.coords import altaz  # noqa: F401 - same frame helpers as the check
     from astropy.coordinates import AltAz, EarthLocation
+
+    from orchestrator.devices.coords import altaz  # noqa: F401 - same frame helpers as the check
 
     site = runtime.config.site
     where = EarthLocation(lat=site.latitude_deg * u.deg, lon=site.longitude_deg * u.deg,
@@ -69,8 +69,10 @@ def synthetic_flats(runtime, n: int, filter_name: str, shape=(256, 256), level=2
     for _ in range(n):
         runtime.clock.advance(1.0)
         data = level * (1 - 0.1 * r2) + rng.normal(0, 30, shape)
-        exposure = Exposure(channel="VIS", image_type="flat", date_obs=runtime.clock.now(),
-                            exposure_s=1.0, filter_name=filter_name, bin_x=BIN, bin_y=BIN)  # fmt: skip
+        exposure = Exposure(
+            channel="VIS", image_type="flat", date_obs=runtime.clock.now(), exposure_s=1.0,
+            filter_name=filter_name, bin_x=BIN, bin_y=BIN,
+        )  # fmt: skip
         rows.append(save_image(runtime, data.astype(np.uint16), exposure))
     return rows
 
