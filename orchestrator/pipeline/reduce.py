@@ -123,7 +123,7 @@ def calibrate(runtime: Runtime, frame: Frame) -> tuple[np.ndarray, fits.Header, 
             header[key] = ("none", "master unreadable")
             continue
         masters[key] = (master, CCDData(data, unit=u.adu))
-        header[key] = (Path(master.path).name[-68:], f"master id {master.id}")
+        header[key] = Path(master.path).name[-68:]  # the id would not fit a card
     ccd = CCDData(frame.data, unit=u.adu)
     dark_kwargs = {}
     if "MDARK" in masters:

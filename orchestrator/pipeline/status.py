@@ -14,14 +14,14 @@ RECENT_FRAMES = 5
 def pipeline_status(session) -> dict[str, Any]:
     """Counts by queue state, masters per kind, and the quality of the newest science frames."""
     states = dict(
-        session.execute(select(Image.pipeline_state, func.count()).group_by(Image.pipeline_state))
+        session.execute(select(Image.pipeline_state, func.count()).group_by(Image.pipeline_state)).all()
     )
     masters = dict(
         session.execute(
             select(MasterFrame.kind, func.count())
             .where(MasterFrame.is_valid.is_(True))
             .group_by(MasterFrame.kind)
-        )
+        ).all()
     )
     recent = session.scalars(
         select(Image)

@@ -81,7 +81,5 @@ def make_runtime_for(tmp_path, clock, url, alpaca_address):
     from orchestrator.runtime import Runtime
 
     config = parse_config(sim_config_toml(alpaca_address), tmp_path)
-    config = config.model_copy(
-        update={"database": config.database.model_copy(update={"url": url})}
-    )
+    config = config.model_copy(update={"database": config.database.model_copy(update={"url": url})})
     return Runtime(config, clock)
