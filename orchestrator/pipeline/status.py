@@ -14,7 +14,9 @@ RECENT_FRAMES = 5
 def pipeline_status(session) -> dict[str, Any]:
     """Counts by queue state, masters per kind, and the quality of the newest science frames."""
     states = dict(
-        session.execute(select(Image.pipeline_state, func.count()).group_by(Image.pipeline_state)).all()
+        session.execute(
+            select(Image.pipeline_state, func.count()).group_by(Image.pipeline_state)
+        ).all()
     )
     masters = dict(
         session.execute(

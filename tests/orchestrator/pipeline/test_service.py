@@ -122,8 +122,9 @@ def test_alert_report_finds_an_added_transient_and_gives_limits_without_one(
         path = Path(light.path).with_name(f"alert_{name}.fits")
         write_fits(path, fits.getdata(light.path) if payload is None else payload, header)
         with night_runtime.sessions.begin() as session:
-            session.add(Image(path=str(path), image_type="light", channel="VIS",
-                              date_obs=light.date_obs, exposure_s=0.1, sequence_id=seq))  # fmt: skip
+            row = Image(path=str(path), image_type="light", channel="VIS",
+                        date_obs=light.date_obs, exposure_s=0.1, sequence_id=seq)  # fmt: skip
+            session.add(row)
     _drain(service)
     report = latest_report(night_runtime, alert_id)
     details = json.loads(report.details)
