@@ -112,5 +112,37 @@ def report(obj: CliContext, alert_id: int, radius_deg: float | None, refresh: bo
     click.echo(row.text)
 
 
+@pipeline.command()
+@config_option
+@click.option("--ra-deg", type=click.FloatRange(0, 360), default=None, help="Region centre.")
+@click.option("--dec-deg", type=click.FloatRange(-90, 90), default=None, help="Region centre.")
+@click.option("--radius-deg", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Region radius (default: the whole catalogue).")  # fmt: skip
+@click.pass_obj
+def index(obj: CliContext, ra_deg, dec_deg, radius_deg) -> None:
+    """Build astrometry.net index files from the reference catalogue (cached)."""
+    from orchestrator.errors import PyrosError
+    from orchestrator.pipeline.anet_index import IndexBuildError, ensure_index
+    from orchestrator.pipeline.catalog import catalog_path
+
+    runtime = obj.runtime()
+    region = None
+    if radius_deg is not None:
+        if ra_deg is None or dec_deg is None:
+            raise click.BadParameter("needs --ra-deg and --dec-deg", param_hint="--radius-deg")
+        region = (ra_deg, dec_deg, radius_deg)
+    catalog = catalog_path(runtime.config)
+    if not catalog.is_file():
+        raise PyrosError(f"pipeline.catalog_path: no catalogue at {catalog}")
+    folder = runtime.config.pipeline.astrometry_index_dir or (
+        runtime.config.folders.data / "astrometry-index"
+    )
+    try:
+        ensure_index(catalog, folder, region)
+    except IndexBuildError as exc:
+        raise PyrosError(f"index: {exc}") from None
+    click.echo(f"astrometry.net index files in {folder}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(pipeline)

@@ -208,7 +208,9 @@ class AstrometryNetSolver:
             wcs_file = folder / "xy.wcs"
             if not wcs_file.is_file():
                 raise SolveError(f"no WCS: solve-field failed ({len(sources)} stars found)")
-            wcs = WCS(fits.getheader(wcs_file))
+            with warnings.catch_warnings():  # the .wcs file has no image: NAXIS = 0
+                warnings.simplefilter("ignore")
+                wcs = WCS(fits.getheader(wcs_file), naxis=2)
         stars = cone(self.catalog, *wcs.wcs.crval, field.radius_deg * 1.1)
         si, _, sep_arcsec = match(wcs, sources, stars, max(4.0, field.scale_arcsec_px))
         rms = float(np.sqrt(np.mean(sep_arcsec**2))) if len(si) else float("nan")
