@@ -112,3 +112,18 @@ def night_runtime(tmp_path, sim_night) -> Runtime:
     rt = pipeline_runtime(tmp_path, f"sqlite:///{tmp_path / 'pyros.db'}", sim_night.catalog)
     yield rt
     rt.engine.dispose()
+
+
+def config_file(runtime, tmp_path: Path) -> Path:
+    """The runtime's settings as a TOML file for `pyros --config`."""
+    cfg = runtime.config
+    path = tmp_path / "pyros.toml"
+    text = (
+        Path(__file__).resolve().parents[3] / "orchestrator/resources/default_config.toml"
+    ).read_text()
+    text = text.replace('url = "sqlite:///var/pyros.db"', f'url = "{cfg.database.url}"')
+    text = text.replace('images = "var/images"', f'images = "{cfg.folders.images}"')
+    text = text.replace('solver = "auto"', 'solver = "builtin"')
+    text = text.replace("# catalog_path =", f'catalog_path = "{cfg.pipeline.catalog_path}"\n#')
+    path.write_text(text)
+    return path

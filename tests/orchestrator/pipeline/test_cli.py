@@ -10,22 +10,8 @@ from sqlalchemy import select
 from orchestrator.cli import cli
 from orchestrator.model import MasterFrame
 from tests.orchestrator.pipeline.alerts import make_alert
+from tests.orchestrator.pipeline.conftest import config_file as _config_file
 from tests.orchestrator.pipeline.conftest import load_night
-
-
-def _config_file(runtime, tmp_path: Path) -> Path:
-    """The runtime's settings as a TOML file for `pyros --config`."""
-    cfg = runtime.config
-    path = tmp_path / "pyros.toml"
-    text = (
-        Path(__file__).resolve().parents[3] / "orchestrator/resources/default_config.toml"
-    ).read_text()
-    text = text.replace('url = "sqlite:///var/pyros.db"', f'url = "{cfg.database.url}"')
-    text = text.replace('images = "var/images"', f'images = "{cfg.folders.images}"')
-    text = text.replace('solver = "auto"', 'solver = "builtin"')
-    text = text.replace("# catalog_path =", f'catalog_path = "{cfg.pipeline.catalog_path}"\n#')
-    path.write_text(text)
-    return path
 
 
 def _pyros(config: Path, *args: str):
@@ -63,3 +49,36 @@ def test_bad_arguments_exit_2(night_runtime, tmp_path):
     assert result.exit_code == 2 and "alert_id: no alert 999" in result.output
     result = _pyros(config, "index", "--radius-deg", "1")
     assert result.exit_code == 2 and "--ra-deg" in result.output
+
+
+def test_pipeline_process_reduces_new_images_and_stops_on_sigterm(
+    night_runtime, sim_night, tmp_path
+):
+    import signal
+    import subprocess
+    import sys
+
+    from orchestrator.model import Image
+    from tests.helpers import stop_process, wait_for
+
+    config = _config_file(night_runtime, tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.cli", "--config", str(config), "pipeline"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        load_night(night_runtime, sim_night)  # images arrive while it runs
+
+        def all_done():
+            with night_runtime.sessions() as session:
+                states = set(session.scalars(select(Image.pipeline_state)))
+            return states == {"done"}
+
+        wait_for(all_done, 120, 0.5, what="every image reduced by `pyros pipeline`")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    finally:
+        stop_process(proc)
+    assert proc.returncode == 0
+    with night_runtime.sessions() as session:
+        assert len(list(session.scalars(select(MasterFrame)))) == 3
