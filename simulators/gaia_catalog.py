@@ -56,3 +56,41 @@ def ensure_catalog(
     db.close()
     os.replace(temporary, path)
     return path
+
+
+# The GRB drill: a transient in the catalogue, so the simulated camera really sees it.
+
+
+def fading_mag(m0: float, alpha: float, t0_s: float, t_s: float) -> float:
+    """A power-law afterglow: m(t) = m0 + 2.5 alpha log10(t / t0), t since the trigger."""
+    return m0 + 2.5 * alpha * float(np.log10(max(t_s, 1e-3) / t0_s))
+
+
+def inject_transient(path: Path, ra_deg: float, dec_deg: float, mag: float) -> int:
+    """Add a star at (ra, dec) with magnitude `mag`; returns its rowid (to fade or remove).
+
+    It is marked `is_transient`: the pipeline's reference reader leaves it out, as a real
+    reference catalogue would not have it."""
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({TABLE})")}
+        if "is_transient" not in columns:  # the camera reads named columns only: harmless
+            db.execute(f"ALTER TABLE {TABLE} ADD COLUMN is_transient INTEGER DEFAULT 0")
+        rowid = db.execute(
+            f"INSERT INTO {TABLE} (ra, dec, phot_g_mean_mag, is_transient) VALUES (?, ?, ?, 1)",
+            (ra_deg, dec_deg, mag),
+        ).lastrowid
+    db.close()
+    return int(rowid)
+
+
+def set_transient_mag(path: Path, rowid: int, mag: float) -> None:
+    """The transient's magnitude now (the drill calls it before each exposure)."""
+    with sqlite3.connect(path) as db:
+        db.execute(f"UPDATE {TABLE} SET phot_g_mean_mag = ? WHERE rowid = ?", (mag, rowid))
+    db.close()
+
+
+def remove_transient(path: Path, rowid: int) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", (rowid,))
+    db.close()

@@ -39,8 +39,11 @@ def cone(path: Path, ra_deg: float, dec_deg: float, radius_deg: float) -> Stars:
     dec_lo, dec_hi = dec_deg - radius_deg, dec_deg + radius_deg
     ra_half = radius_deg / max(np.cos(np.radians(min(abs(dec_deg) + radius_deg, 89.9))), 1e-3)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(gaia_sources)")}
+        # The simulator's drill adds transients to the sky it renders: not reference stars.
+        real = " AND coalesce(is_transient, 0) = 0" if "is_transient" in columns else ""
         rows = db.execute(
-            "SELECT ra, dec, phot_g_mean_mag FROM gaia_sources WHERE dec BETWEEN ? AND ?",
+            "SELECT ra, dec, phot_g_mean_mag FROM gaia_sources WHERE dec BETWEEN ? AND ?" + real,
             (dec_lo, dec_hi),
         ).fetchall()
     db.close()
