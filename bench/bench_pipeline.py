@@ -69,7 +69,8 @@ def _pyros(config: Path, *args: str, **kwargs):
 
 
 def _simulator(folder: Path, runtime: Runtime, port: int) -> subprocess.Popen:
-    yaml_path = prepare(runtime.config.folders.data, runtime.config.site)  # its catalogue: the reference
+    # In the data folder: its catalogue is the pipeline's default reference.
+    yaml_path = prepare(runtime.config.folders.data, runtime.config.site)
     settings = yaml.safe_load(yaml_path.read_text())
     camera = settings["devices"]["camera"][0]
     for key in ("cameraxsize", "cameraysize", "numx", "numy"):
