@@ -129,15 +129,21 @@ def analyse(
         pixel_arcsec = float(header.get("PIXSCALE", 0) or 0) or _pixel_arcsec(header)
         wcs_rms = float(header.get("WCSRMS", 1.0))
         match_arcsec = max(MIN_MATCH_ARCSEC, 3 * wcs_rms, 0.75 * pixel_arcsec)
+        counterpart = np.full(len(table), -1)
+        counterpart_sep = np.full(len(table), np.nan)
+        if reference is not None and len(inside):
+            j, sep, _ = found[inside].match_to_catalog_sky(reference)
+            close = sep.arcsec < match_arcsec
+            counterpart[inside[close]] = j[close]
+            counterpart_sep[inside[close]] = sep.arcsec[close]
         for i in inside:
             row = table[i]
             mag = float(row["MAG"]) if np.isfinite(row["MAG"]) else None
             mag_err = float(row["MAGERR"]) if np.isfinite(row["MAGERR"]) else None
             catalog_mag = separation = None
-            if reference is not None:
-                j, sep, _ = found[i].match_to_catalog_sky(reference)
-                if sep.arcsec < match_arcsec:
-                    catalog_mag, separation = float(stars.mag[int(j)]), float(sep.arcsec)
+            if counterpart[i] >= 0:
+                catalog_mag = float(stars.mag[counterpart[i]])
+                separation = float(counterpart_sep[i])
             detection = Detection(
                 name, limit.date_obs, limit.minutes_after_trigger, limit.filter_name,
                 float(row["RA"]), float(row["DEC"]), round(math.hypot(wcs_rms, 0.5), 2),
