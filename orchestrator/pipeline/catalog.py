@@ -32,24 +32,39 @@ def catalog_path(config: Config) -> Path:
     return config.pipeline.catalog_path or (config.folders.data / CATALOG_NAME)
 
 
+_loaded: dict[Path, tuple[float, np.ndarray]] = {}
+
+
+def _table(path: Path) -> np.ndarray:
+    """The whole catalogue as (N, 3) RA, Dec, mag, read once per file version (mtime)."""
+    path = Path(path).resolve()
+    mtime = path.stat().st_mtime
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(gaia_sources)")}
+        # The simulator's drill adds transients to the sky it renders: not reference stars.
+        real = " WHERE coalesce(is_transient, 0) = 0" if "is_transient" in columns else ""
+        rows = db.execute("SELECT ra, dec, phot_g_mean_mag FROM gaia_sources" + real).fetchall()
+    db.close()
+    table = np.asarray(rows, dtype=float).reshape(-1, 3)
+    table = table[np.argsort(table[:, 1])]  # by Dec, for a binary search of the band
+    _loaded.clear()  # one catalogue per process
+    _loaded[path] = (mtime, table)
+    return table
+
+
 def cone(path: Path, ra_deg: float, dec_deg: float, radius_deg: float) -> Stars:
     """Stars within `radius_deg` of the centre (empty if the file is missing)."""
     if not Path(path).is_file():
         return Stars(np.empty(0), np.empty(0), np.empty(0))
-    dec_lo, dec_hi = dec_deg - radius_deg, dec_deg + radius_deg
+    table = _table(path)
+    lo, hi = np.searchsorted(table[:, 1], [dec_deg - radius_deg, dec_deg + radius_deg])
+    table = table[lo:hi]
     ra_half = radius_deg / max(np.cos(np.radians(min(abs(dec_deg) + radius_deg, 89.9))), 1e-3)
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(gaia_sources)")}
-        # The simulator's drill adds transients to the sky it renders: not reference stars.
-        real = " AND coalesce(is_transient, 0) = 0" if "is_transient" in columns else ""
-        rows = db.execute(
-            "SELECT ra, dec, phot_g_mean_mag FROM gaia_sources WHERE dec BETWEEN ? AND ?" + real,
-            (dec_lo, dec_hi),
-        ).fetchall()
-    db.close()
-    if not rows:
+    if not len(table):
         return Stars(np.empty(0), np.empty(0), np.empty(0))
-    table = np.asarray(rows, dtype=float)
     dra = (table[:, 0] - ra_deg + 180.0) % 360.0 - 180.0
     keep = np.abs(dra) <= ra_half
     table = table[keep]
