@@ -233,7 +233,8 @@ def main() -> None:
         )
         print(f"last frame: {q.n_stars} stars, FWHM {q.fwhm_arcsec}\", ZP {q.zero_point_mag}, "
               f"limit {q.limiting_mag}, WCS {q.wcs_solver}, note {q.pipeline_note!r}")  # fmt: skip
-    print(f"machine: {os.cpu_count()} cores; `pyros orchestrator` running on the same database")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load}; `pyros orchestrator` running")
     orchestrator.send_signal(signal.SIGTERM)
     orchestrator.wait(30)
 

@@ -85,3 +85,20 @@ def test_missing_master_is_said_in_header_and_notes(night_runtime, sim_night):
     assert "no master dark for VIS 256x256 bin 4x4" in result.notes
     assert "no master flat for filter NONE for VIS 256x256 bin 4x4" in result.notes
     assert any("no master dark" in h for h in header["HISTORY"])
+
+
+def test_master_of_another_binning_is_not_used_and_the_reason_names_it(night_runtime, sim_night):
+    load_night(night_runtime, sim_night)
+    build_masters(night_runtime, NIGHT)
+    light = Path(_lights(night_runtime)[0].path)
+    with fits.open(light) as hdus:  # the same frame binned 2x2 more: 128², bin 8
+        data = hdus[0].data.astype(np.float64)
+        header = hdus[0].header.copy()
+    binned = data.reshape(128, 2, 128, 2).sum(axis=(1, 3))
+    header["XBINNING"] = header["YBINNING"] = 8
+    other = light.with_name("binned8.fits")
+    fits.PrimaryHDU(binned.astype(np.float32), header).writeto(other)
+    result = reduce_frame(night_runtime, other)
+    assert result.ok
+    assert "no master bias for VIS 128x128 bin 8x8 (newest is 256x256 bin 4x4)" in result.notes
+    assert fits.getheader(result.calibrated_path)["CALSTAT"] == "none"

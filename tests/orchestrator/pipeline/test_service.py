@@ -66,10 +66,12 @@ def test_bad_frames_are_marked_with_their_reason_and_the_queue_goes_on(night_run
     write_fits(folder / "saturated.fits", np.full((64, 64), 65535, np.uint16), good)
     rng = np.random.default_rng(1)
     write_fits(folder / "nostars.fits", rng.normal(1000, 10, (256, 256)).astype(np.float32), good)
+    alert_id, sequence_id = make_alert(night_runtime, 10.0, 30.0, 0.1)
     with night_runtime.sessions.begin() as session:
         for name in ("text", "nodata", "nan", "saturated", "nostars"):
             session.add(Image(path=str(folder / f"{name}.fits"), image_type="light", channel="VIS",
-                              date_obs=night_runtime.clock.now(), exposure_s=0.1))  # fmt: skip
+                              date_obs=night_runtime.clock.now(), exposure_s=0.1,
+                              sequence_id=sequence_id))  # fmt: skip
     _drain(PipelineService(night_runtime))
     states = _states(night_runtime)
     assert states["text.fits"][0] == "failed" and "not a FITS file" in states["text.fits"][1]
@@ -80,6 +82,11 @@ def test_bad_frames_are_marked_with_their_reason_and_the_queue_goes_on(night_run
     assert "no WCS: 0 stars found" in states["nostars.fits"][1]
     lights = [s for n, s in states.items() if n.endswith("0.1s.fits")]
     assert [s[0] for s in lights] == ["done"] * 3  # the good frames after and before: done
+    report = latest_report(night_runtime, alert_id)  # the bad frames were an alert's
+    assert report.n_images == 5 and report.n_candidates == 0
+    assert "Not done: text.fits: not a FITS file" in report.text
+    assert "nan.fits: image is all NaN" in report.text
+    assert "nostars.fits: no sources located (no stars found; no WCS: 0 stars found)" in report.text
 
 
 def _empty_spot(path: str, catalog: Path) -> tuple[float, float, float, float]:
