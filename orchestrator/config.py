@@ -252,6 +252,7 @@ class PipelineConfig(_Section):
     detect_sigma: Annotated[float, Field(gt=0)] = 3.0  # sep threshold, in background rms
     min_stars_wcs: Annotated[int, Field(ge=3)] = 6
     min_frames_master: Annotated[int, Field(ge=1)] = 3
+    stack_if_limit_brighter_than_mag: float = 18.0  # alert frames this shallow get stacked
 
 
 class Config(_Section):

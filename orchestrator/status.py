@@ -58,7 +58,7 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         status["devices"] = _device_rows(runtime, session)
         status["schedule"] = _latest_schedule(session)
         status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
-        status["pipeline"] = pipeline_status(session)
+        status["pipeline"] = pipeline_status(session) if revision == head else None
         majordome = session.get(MajordomeState, 1)
         status["majordome"] = (
             {"state": majordome.state, "mode": majordome.mode, "paused": majordome.paused}

@@ -5,7 +5,7 @@ lists the sources inside the circle with position, magnitude and error, cross-ma
 with the reference catalogue and flags **new sources** (no counterpart, brighter than the
 frame's limiting magnitude) as candidates; frames without a candidate give upper limits.
 The result is a `Report` (JSON details) and a short text for a GCN Circular draft.
-Partial: no stacking yet; frames too shallow are reported with their own limits.
+Shallow frames are stacked by the service (stack.py) and the stack analysed here too.
 """
 
 from __future__ import annotations

@@ -213,7 +213,7 @@ def _reduce(runtime: Runtime, frame: Frame, result: FrameResult, solver) -> None
     for note in result.notes:
         header.add_history(f"pipeline: {note}"[:70])
     out = frame.path.with_name(frame.path.stem + "_cal.fits")
-    _write(out, data, header, sources, solution, photometry)
+    write_calibrated(out, data, header, sources, solution, photometry)
     result.calibrated_path = out
 
 
@@ -224,7 +224,8 @@ def _clear_wcs(header: fits.Header) -> None:
             del header[key]
 
 
-def _write(path, data, header, sources: Sources, solution, photometry) -> None:
+def write_calibrated(path, data, header, sources: Sources, solution, photometry) -> None:
+    """The calibrated image with its SOURCES table (positions, magnitudes), atomically."""
     import os
 
     n = len(sources)

@@ -125,9 +125,15 @@ def test_alert_report_finds_an_added_transient_and_gives_limits_without_one(
     alert_id, sequence_id = make_alert(night_runtime, ra + 0.01, dec, 0.05, "GRB 261125A")
     quiet_id, quiet_sequence = make_alert(night_runtime, ra + 0.01, dec, 0.05, "GRB 261125B")
     header = fits.getheader(light.path)
-    for name, seq, payload in (("inj", sequence_id, data), ("quiet", quiet_sequence, None)):
+    frames = (("inj", sequence_id, data), ("quiet", quiet_sequence, None),
+              ("quiet2", quiet_sequence, None))  # fmt: skip
+    raw = fits.getdata(light.path).astype(np.float64)
+    rng = np.random.default_rng(7)
+    for name, seq, payload in frames:
         path = Path(light.path).with_name(f"alert_{name}.fits")
-        write_fits(path, fits.getdata(light.path) if payload is None else payload, header)
+        if payload is None:  # the simulator caches a field's image: make the noise independent
+            payload = raw + rng.normal(0, 150.0, raw.shape)
+        write_fits(path, payload.astype(np.float32), header)
         with night_runtime.sessions.begin() as session:
             row = Image(path=str(path), image_type="light", channel="VIS",
                         date_obs=light.date_obs, exposure_s=0.1, sequence_id=seq)  # fmt: skip
@@ -145,6 +151,12 @@ def test_alert_report_finds_an_added_transient_and_gives_limits_without_one(
     quiet = latest_report(night_runtime, quiet_id)
     assert quiet.n_candidates == 0
     assert "No new source is detected" in quiet.text and "upper limits" in quiet.text
+    # Two frames shallower than 18 mag: their stack is analysed too, and is deeper.
+    limits = {f["image"]: f["limiting_mag"] for f in json.loads(quiet.details)["frames"]}
+    stacked = next(name for name in limits if name.startswith("stack_"))
+    assert limits[stacked] > max(v for k, v in limits.items() if k != stacked) + 0.2
+    assert stacked in quiet.text or "0.1 s" in quiet.text
+    assert fits.getheader(Path(light.path).with_name(stacked))["NCOMBINE"] == 2
     with night_runtime.sessions() as session:
         assert session.scalar(select(ErrorBoxReport).where(ErrorBoxReport.alert_id == quiet_id))
 
