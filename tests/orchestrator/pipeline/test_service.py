@@ -86,7 +86,7 @@ def test_bad_frames_are_marked_with_their_reason_and_the_queue_goes_on(night_run
     assert report.n_images == 5 and report.n_candidates == 0
     assert "Not done: text.fits: not a FITS file" in report.text
     assert "nan.fits: image is all NaN" in report.text
-    assert "nostars.fits: no sources located (" in report.text
+    assert "nostars_cal.fits: no sources located (" in report.text
     assert "no stars found; no WCS: 0 stars found)" in report.text
 
 
