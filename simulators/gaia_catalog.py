@@ -3,6 +3,7 @@
 The simulator's camera draws stars from Gaia over the internet unless `tap_source` names a
 SQLite file with a table `gaia_sources(ra, dec, phot_g_mean_mag)`. We fill a declination band
 around the zenith of the site (where `pyros devices check` points), so light frames show stars.
+The GRB drill adds a fading transient to it (`inject_transient`, `set_transient_mag`).
 """
 
 from __future__ import annotations
