@@ -8,8 +8,6 @@ puts back the rows it had claimed (`release_stale`), so none is lost; a finished
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import case, exists, select, update
 
 from orchestrator.model import Alert, Image, Sequence
@@ -81,13 +79,3 @@ def requeue(runtime: Runtime, image_ids: list[int]) -> None:
     """Process these images again (e.g. after a new master arrived)."""
     with runtime.sessions.begin() as session:
         session.execute(update(Image).where(Image.id.in_(image_ids)).values(pipeline_state=PENDING))
-
-
-def pending_count(runtime: Runtime, since: datetime | None = None) -> int:
-    from sqlalchemy import func
-
-    with runtime.sessions() as session:
-        query = select(func.count()).where(Image.pipeline_state == PENDING)
-        if since is not None:
-            query = query.where(Image.date_obs >= since)
-        return session.scalar(query) or 0

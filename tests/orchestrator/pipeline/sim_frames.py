@@ -26,7 +26,6 @@ def zenith_target(runtime) -> SkyCoord:
     """A field high in the simulated sky, inside the simulator catalogue's band."""
     from astropy.coordinates import AltAz, EarthLocation
 
-    from orchestrator.devices.coords import altaz  # noqa: F401 - same frame helpers as the check
 
     site = runtime.config.site
     where = EarthLocation(lat=site.latitude_deg * u.deg, lon=site.longitude_deg * u.deg,
