@@ -167,76 +167,82 @@ def main() -> None:
     simulator = _simulator(folder, runtime, port)
     orchestrator = _pyros(config, "orchestrator")
     try:
+        try:
+            started = time.perf_counter()
+            taken = _take(runtime, port)
+            print(
+                f"simulator: 6 exposures of {SIZE}x{SIZE} in {time.perf_counter() - started:.1f} s"
+            )
+        finally:
+            simulator.terminate()
+            simulator.wait(20)
+        service = PipelineService(runtime)
+        service.start()
+        while service.step():  # the frames just taken: calibration rows, three lights
+            pass
+        _replicate(runtime, taken["bias"][0], "bias", 10, exposure_s=0.0)
+        for path, seconds in zip(taken["dark"], DARKS_S, strict=True):
+            _replicate(runtime, path, "dark", 10, exposure_s=seconds)
+        _flats(runtime, folder)
+        night = night_of(runtime.clock.now(), runtime.config.site)
         started = time.perf_counter()
-        taken = _take(runtime, port)
-        print(f"simulator: 6 exposures of {SIZE}x{SIZE} in {time.perf_counter() - started:.1f} s")
+        built, notes = build_masters(runtime, night)
+        masters_s = time.perf_counter() - started
+        kinds = ", ".join(
+            sorted(
+                m.kind + ("" if m.kind == "bias" else f"/{m.filter_name or f'{m.exposure_s:g}s'}")
+                for m in built
+            )
+        )
+        print(f"masters: {len(built)} ({kinds}) from {10 * (1 + len(DARKS_S) + len(FILTERS))} "
+              f"frames of {SIZE}x{SIZE} in {masters_s:.1f} s")  # fmt: skip
+        while service.step():  # the calibration copies: marked done
+            pass
+        service.nights_needing_masters.clear()
+        # Ordinary frames: throughput.
+        for i in range(args.frames):
+            _replicate(runtime, taken["light"][i % 3], "light", 1, filter_name="r")
+        started = time.perf_counter()
+        count = 0
+        while service.step():
+            count += 1
+        elapsed = time.perf_counter() - started
+        print(f"ordinary frames: {count} in {elapsed:.1f} s = {count / elapsed:.2f} frames/s")
+        # Alert frames: FITS written -> report stored.
+        from astropy.io import fits
+
+        from tests.orchestrator.pipeline.alerts import make_alert
+
+        header = fits.getheader(taken["light"][0])
+        alert_id, sequence_id = make_alert(runtime, header["TELRA"], header["TELDEC"], 0.1)
+        latencies = []
+        for i in range(args.frames):
+            _replicate(runtime, taken["light"][i % 3], "light", 1, filter_name="r",
+                       sequence_id=sequence_id)  # fmt: skip
+            started = time.perf_counter()
+            assert service.step()
+            latencies.append(time.perf_counter() - started)
+        latencies.sort()
+        p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
+        print(f"alert frame -> error-box report stored: p50 {statistics.median(latencies):.2f} s, "
+              f"p95 {p95:.2f} s, max {latencies[-1]:.2f} s over {len(latencies)} frames "
+              f"(+ up to pipeline.poll_period_s when idle)")  # fmt: skip
+        with runtime.sessions() as session:
+            q = (
+                session.query(Image)
+                .filter(Image.image_type == "light")
+                .order_by(Image.id.desc())
+                .first()
+            )
+            print(
+                f"last frame: {q.n_stars} stars, FWHM {q.fwhm_arcsec}\", ZP {q.zero_point_mag}, "
+                f"limit {q.limiting_mag}, WCS {q.wcs_solver}, note {q.pipeline_note!r}"
+            )
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} cores, load average {load}; `pyros orchestrator` running")
     finally:
-        simulator.terminate()
-        simulator.wait(20)
-    service = PipelineService(runtime)
-    service.start()
-    while service.step():  # the frames just taken: calibration rows, three lights
-        pass
-    _replicate(runtime, taken["bias"][0], "bias", 10, exposure_s=0.0)
-    for path, seconds in zip(taken["dark"], DARKS_S, strict=True):
-        _replicate(runtime, path, "dark", 10, exposure_s=seconds)
-    _flats(runtime, folder)
-    night = night_of(runtime.clock.now(), runtime.config.site)
-    started = time.perf_counter()
-    built, notes = build_masters(runtime, night)
-    masters_s = time.perf_counter() - started
-    kinds = ", ".join(
-        sorted(
-            f"{m.kind}{'/' + (m.filter_name or f'{m.exposure_s:g}s') if m.kind != 'bias' else ''}"
-            for m in built
-        )
-    )  # noqa: E501
-    print(f"masters: {len(built)} ({kinds}) from {10 * (1 + len(DARKS_S) + len(FILTERS))} "
-          f"frames of {SIZE}x{SIZE} in {masters_s:.1f} s")  # fmt: skip
-    while service.step():  # the calibration copies: marked done
-        pass
-    service.nights_needing_masters.clear()
-    # Ordinary frames: throughput.
-    for i in range(args.frames):
-        _replicate(runtime, taken["light"][i % 3], "light", 1, filter_name="r")
-    started = time.perf_counter()
-    count = 0
-    while service.step():
-        count += 1
-    elapsed = time.perf_counter() - started
-    print(f"ordinary frames: {count} in {elapsed:.1f} s = {count / elapsed:.2f} frames/s")
-    # Alert frames: FITS written -> report stored.
-    from astropy.io import fits
-
-    from tests.orchestrator.pipeline.alerts import make_alert
-
-    header = fits.getheader(taken["light"][0])
-    alert_id, sequence_id = make_alert(runtime, header["TELRA"], header["TELDEC"], 0.1)
-    latencies = []
-    for i in range(args.frames):
-        _replicate(runtime, taken["light"][i % 3], "light", 1, filter_name="r",
-                   sequence_id=sequence_id)  # fmt: skip
-        started = time.perf_counter()
-        assert service.step()
-        latencies.append(time.perf_counter() - started)
-    latencies.sort()
-    p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
-    print(f"alert frame -> error-box report stored: p50 {statistics.median(latencies):.2f} s, "
-          f"p95 {p95:.2f} s, max {latencies[-1]:.2f} s over {len(latencies)} frames "
-          f"(+ up to pipeline.poll_period_s when idle)")  # fmt: skip
-    with runtime.sessions() as session:
-        q = (
-            session.query(Image)
-            .filter(Image.image_type == "light")
-            .order_by(Image.id.desc())
-            .first()
-        )
-        print(f"last frame: {q.n_stars} stars, FWHM {q.fwhm_arcsec}\", ZP {q.zero_point_mag}, "
-              f"limit {q.limiting_mag}, WCS {q.wcs_solver}, note {q.pipeline_note!r}")  # fmt: skip
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} cores, load average {load}; `pyros orchestrator` running")
-    orchestrator.send_signal(signal.SIGTERM)
-    orchestrator.wait(30)
+        orchestrator.send_signal(signal.SIGTERM)
+        orchestrator.wait(30)
 
 
 if __name__ == "__main__":
