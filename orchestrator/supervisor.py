@@ -38,6 +38,8 @@ def embedded_processes(config: Config) -> list[ProcessSpec]:
         # alpaca-simulators for every device of the default config (`pyros devices simulate`).
         specs.append(ProcessSpec("alpaca-simulator", ("devices", "simulate")))
     specs.append(ProcessSpec("gateway", ("gateway",)))
+    if config.pipeline.enabled:  # calibration, WCS, alert reports: heavy work out of the jobs
+        specs.append(ProcessSpec("pipeline", ("pipeline",)))
     return specs
 
 

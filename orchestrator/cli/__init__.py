@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.planning",
     "orchestrator.cli.devices",
     "orchestrator.cli.alerts",
+    "orchestrator.cli.pipeline",
 )
 
 

@@ -2,6 +2,7 @@
 
 from orchestrator.model.base import Base, UTCDateTime
 from orchestrator.model.observations import Alert, AlertDecision, Image
+from orchestrator.model.pipeline import ErrorBoxReport, MasterFrame
 from orchestrator.model.planning import Schedule, ScheduleEntry
 from orchestrator.model.requests import (
     SEQUENCE_TRANSITIONS,
@@ -33,10 +34,12 @@ __all__ = [
     "Command",
     "Country",
     "DeviceStatus",
+    "ErrorBoxReport",
     "Image",
     "JobHeartbeat",
     "LogEntry",
     "MajordomeState",
+    "MasterFrame",
     "Plan",
     "Request",
     "Role",
