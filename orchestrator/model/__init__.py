@@ -13,7 +13,14 @@ from orchestrator.model.requests import (
     Sequence,
     SequenceStatus,
 )
-from orchestrator.model.system import Command, DeviceStatus, JobHeartbeat, LogEntry, MajordomeState
+from orchestrator.model.system import (
+    Command,
+    DeviceStatus,
+    JobHeartbeat,
+    LogEntry,
+    MajordomeState,
+    ProcessLease,
+)
 from orchestrator.model.users import Country, Role, ScientificProgram, User, UserLevel
 from orchestrator.model.watches import (
     SiteWatch,
@@ -37,6 +44,7 @@ __all__ = [
     "LogEntry",
     "MajordomeState",
     "Plan",
+    "ProcessLease",
     "Request",
     "Role",
     "Schedule",
