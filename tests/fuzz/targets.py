@@ -137,7 +137,15 @@ _dry = json.dumps(default_status()).encode()
 @st.composite
 def plc_answers(draw) -> bytes:
     """Arbitrary bytes, arbitrary JSON, and the real answer damaged at one place."""
-    kind = draw(st.sampled_from(["bytes", "json", "damaged", "status-shaped"]))
+    kind = draw(st.sampled_from(["bytes", "json", "damaged", "status-shaped", "pathological"]))
+    if kind == "pathological":  # what the outside probe used: depth, huge and overflowing numbers
+        size = draw(st.integers(1, 300_000))
+        return draw(st.sampled_from([
+            b"[" * size, b"{\"a\":" * min(size, 100_000), b"9" * min(size, 20_000),
+            _dry.replace(b"769.2", b"1" + b"0" * min(size, 6000), 1),
+            _dry.replace(b"769.2", b"-1" + b"0" * min(size, 400), 1),
+            _dry.replace(b"769.2", b"1e" + str(size).encode(), 1),
+        ]))  # fmt: skip
     if kind == "bytes":
         return draw(st.binary(max_size=400))
     if kind == "json":
