@@ -129,10 +129,12 @@ class Gateway:
             return
         try:
             self.store.store(self.state.current(), self.config.gateway.store_period_s)
-        except Exception as exc:  # the database may be down: serving safety must go on
-            text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        except Exception as exc:  # the database may be down or locked: serving safety goes on
+            cause = getattr(exc, "orig", None) or exc  # the driver's error, not SQLAlchemy's hint
+            text = f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
             if text != self._last_store_error:  # log each distinct failure once
-                log.error("storing the weather synthesis failed (run `pyros init`?): %s", text)
+                hint = " (run `pyros init`?)" if "no such table" in text or "exist" in text else ""
+                log.error("storing the weather synthesis failed%s: %s; will retry", hint, text)
             self._last_store_error = text
         else:
             if self._last_store_error:

@@ -101,9 +101,7 @@ def _uint32(text: str | None, name: str) -> int:
         return 0
     value = ascii_uint(text.strip())
     if value is None or value > UINT32_MAX:
-        raise BadRequest(
-            f"parameter {name} must be a uint32 in ASCII digits (got {text!r:.40})"
-        )
+        raise BadRequest(f"parameter {name} must be a uint32 in ASCII digits (got {text!r:.40})")
     return value
 
 

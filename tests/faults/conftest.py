@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator.config import default_config_text
 from tests.helpers import free_port, pyros
+from tests.plc_gateway.conftest import make_gateway  # noqa: F401 - a fixture of these tests
 
 
 def site_config(folder: Path, simulators: bool = True) -> dict[str, int]:
