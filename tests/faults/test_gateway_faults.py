@@ -47,7 +47,8 @@ def _open(gw, clock) -> SafetyMonitor:
 
 FAULTS = {
     # name: (inject, heal) on a running simulator
-    "silent": (lambda sim, clock: sim.apply({"silent_s": 3600}), lambda sim, clock: clock.advance(3601)),
+    "silent": (lambda sim, clock: sim.apply({"silent_s": 3600}),
+               lambda sim, clock: clock.advance(3601)),
     "garbled": (lambda sim, clock: sim.apply({"malformed": 10**6}),
                 lambda sim, clock: sim.apply({"malformed": 0})),
     "dropped": (lambda sim, clock: sim.stop(), None),
