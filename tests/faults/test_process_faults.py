@@ -8,13 +8,14 @@ which port is taken and by whom, and stops.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 
 import psutil
 import pytest
 
-from tests.faults.conftest import alive, children, kill_all, lease_pid, start
+from tests.faults.conftest import alive, children, kill_all, lease_pid, site_config, start
 from tests.helpers import stop_process_tree, wait_for
 
 FIVE = {"orchestrator", "web", "plc-sim", "alpaca-simulator", "gateway"}
@@ -125,3 +126,20 @@ def test_kill_9_of_a_child_is_restarted_without_a_human(site, victim):
         assert not [k for k in new.values() if alive(k)]
     finally:
         stop_process_tree(proc)
+
+
+@pytest.mark.parametrize("command", [("gateway",), ("web",), ("plc-sim",)])
+def test_a_server_on_a_taken_port_says_so_in_one_line(tmp_path, command):
+    ports = site_config(tmp_path)
+    key = {"gateway": "gateway", "web": "web", "plc-sim": "plc"}[command[0]]
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", ports[key]))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli", *command],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode == 4, out
+    assert "Traceback" not in out and "already in use" in out.lower()
