@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -85,9 +86,15 @@ class Call:
     def number(self, name: str) -> float:
         text = self.required(name)
         try:
-            return float(text)
+            # float() also reads '٣', '1_0', 'nan' and 'inf': none is an Alpaca number.
+            if not text.isascii() or "_" in text:
+                raise ValueError
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
         except ValueError:
-            raise BadRequest(f"parameter {name} must be a number (got {text!r})") from None
+            raise BadRequest(f"parameter {name} must be a number (got {text!r:.40})") from None
+        return value
 
 
 def ascii_uint(text: str) -> int | None:

@@ -140,3 +140,13 @@ def test_failed_poll_limit_is_configurable(tmp_path):
     assert parse_config(five, tmp_path).plc.unsafe_after_failed_polls == 5
     with pytest.raises(ConfigError, match="unsafe_after_failed_polls"):
         parse_config(text.replace("failed_polls = 2", "failed_polls = 0"), tmp_path)
+
+
+@pytest.mark.parametrize("text", ["\u0663", "1_0", "nan", "inf", "\uff11"])
+def test_numeric_parameters_are_ascii_and_finite(gw, text):
+    resp = requests.put(
+        f"{gw.url}/api/v1/observingconditions/0/averageperiod",
+        data={"AveragePeriod": text, "ClientID": "1"},
+        timeout=5,
+    )
+    assert resp.status_code == 400 and "AveragePeriod" in resp.text
