@@ -28,11 +28,12 @@ def _up(proc: subprocess.Popen, folder) -> dict[str, psutil.Process]:
     return kids
 
 
-def _orchestrators() -> list[psutil.Process]:
+def _orchestrators(folder) -> list[psutil.Process]:
+    """`pyros orchestrator` processes of this site (other test runs share the machine)."""
     out = []
-    for p in psutil.process_iter(["cmdline"]):
+    for p in psutil.process_iter(["cmdline", "cwd"]):
         cmd = p.info["cmdline"] or []
-        if "orchestrator.cli" in cmd and cmd[-1] == "orchestrator":
+        if "orchestrator.cli" in cmd and cmd[-1] == "orchestrator" and p.info["cwd"] == str(folder):
             out.append(p)
     return out
 
@@ -74,7 +75,7 @@ def test_second_start_refuses_in_one_line_naming_the_port(site):
         assert "Traceback" not in out
         lines = [line for line in out.splitlines() if "already in use" in line]
         assert lines and str(ports["web"]) in out and "pid" in lines[0]
-        assert len(_orchestrators()) == 1  # never two orchestrators on one database
+        assert len(_orchestrators(folder)) == 1  # never two orchestrators on one database
     finally:
         stop_process_tree(first)
 
@@ -119,7 +120,7 @@ def test_kill_9_of_a_child_is_restarted_without_a_human(site, victim):
         )  # fmt: skip
         # The orchestrator's lease passes to the new one at once (the old pid is dead).
         wait_for(lambda: lease_pid(folder) == new["orchestrator"].pid, 60, 0.2, what="lease")
-        assert len(_orchestrators()) == 1
+        assert len(_orchestrators(folder)) == 1
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0 and "all processes stopped" in output
