@@ -104,6 +104,8 @@ class PlcConfig(_Section):
     address: str = "127.0.0.1:5010"
     poll_period_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # A lost or garbled link is known at the next poll: unsafe after this many failures in a row.
+    unsafe_after_failed_polls: Annotated[int, Field(ge=1, le=100)] = 2
 
     @field_validator("address")
     @classmethod

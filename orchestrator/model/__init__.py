@@ -14,7 +14,14 @@ from orchestrator.model.requests import (
     Sequence,
     SequenceStatus,
 )
-from orchestrator.model.system import Command, DeviceStatus, JobHeartbeat, LogEntry, MajordomeState
+from orchestrator.model.system import (
+    Command,
+    DeviceStatus,
+    JobHeartbeat,
+    LogEntry,
+    MajordomeState,
+    ProcessLease,
+)
 from orchestrator.model.users import Country, Role, ScientificProgram, User, UserLevel
 from orchestrator.model.watches import (
     SiteWatch,
@@ -41,6 +48,7 @@ __all__ = [
     "MajordomeState",
     "MasterFrame",
     "Plan",
+    "ProcessLease",
     "Request",
     "Role",
     "Schedule",
