@@ -24,9 +24,12 @@ from orchestrator.planner.spec import (
     Unscheduled,
     score_of,
 )
+from orchestrator.planner.dispatch import SCARCITY_WEIGHTS, sweep
+from orchestrator.planner.improve import improve
 from orchestrator.planner.visibility import Visibility, evaluate
 
 EPS_S = 1e-6
+SEARCH_ROUNDS = 6
 FAR_S = 1e9  # beyond any night, finite so that ceil/floor work
 
 
@@ -225,8 +228,12 @@ def plan_night(
     executing: Executing | None = None,
     default_twilight: str = "nautical",
     horizon_deg: float = 0.0,
+    search_rounds: int = SEARCH_ROUNDS,
 ) -> PlanResult:
-    """Plan one night. `now` (default: the night's start) bounds every new start."""
+    """Plan one night. `now` (default: the night's start) bounds every new start.
+
+    `search_rounds` of local search follow the greedy (0: the greedy alone).
+    """
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("sequence ids must be unique")
@@ -265,8 +272,18 @@ def plan_night(
         place(j)
     if executing is not None:
         _pin_executing(placer, executing, len(specs), grid, reasons)
+    base = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
     for j in rest:
         place(j)
+    if search_rounds > 0:
+        _search(placer, base, rest, vis, all_specs, protected_rows(urgent, executing, specs),
+                search_rounds)  # fmt: skip
+        placed = {it.j for it in placer.items}
+        for j in rest:
+            if j in placed:
+                reasons.pop(j, None)
+            elif j not in reasons:
+                reasons[j] = _outranked(placer, j)
 
     entries = [
         PlanEntry(
@@ -291,6 +308,39 @@ def plan_night(
         unscheduled=unscheduled,
         score=score_of(entries, by_id),
     )
+
+
+def protected_rows(urgent: list[int], executing: Executing | None, specs: list) -> set[int]:
+    """Rows the search never displaces: urgent sequences and the one executing."""
+    return set(urgent) | ({len(specs)} if executing else set())
+
+
+def _search(placer, base, rest, vis, all_specs, protected, rounds: int) -> None:
+    """Local search from the greedy and from each dispatch sweep; keep the best night.
+
+    Ties keep the greedy (it honours preferred times); order and ties are fixed, so the result
+    is deterministic.
+    """
+    value = np.array([s.priority * s.duration_s for s in all_specs])
+    feasible = [j for j in rest if not vis.reasons[j]]
+
+    def finish() -> tuple[float, list[_Item]]:
+        placed = {it.j for it in placer.items}
+        improve(placer, [j for j in feasible if j not in placed], value, protected, rounds)
+        return sum(value[it.j] for it in placer.items), list(placer.items)
+
+    best_value, best_items = finish()
+    for weight in SCARCITY_WEIGHTS:
+        placer.items = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in base]
+        for j, start_s in sweep(placer, feasible, value, weight):
+            placer.items.append(_Item(j, start_s, all_specs[j].duration_s))
+        placer.items.sort(key=lambda it: it.start_s)
+        placer._chains = None
+        got, items = finish()
+        if got > best_value * (1 + 1e-9):
+            best_value, best_items = got, items
+    placer.items = best_items
+    placer._chains = None
 
 
 def _pin_executing(
