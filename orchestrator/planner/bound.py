@@ -79,7 +79,9 @@ def prove(
     solver.parameters.random_seed = 1
     status = solver.Solve(model)
     to_score = 1.0 / (SCORE_SCALE * 3600.0)
-    found = solver.ObjectiveValue() * to_score if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else 0
+    found = (
+        solver.ObjectiveValue() * to_score if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else 0
+    )
     return Bound(
         status=solver.StatusName(status),
         best_bound=solver.BestObjectiveBound() * to_score,

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from orchestrator.planner.dispatch import SCARCITY_WEIGHTS, sweep
+from orchestrator.planner.improve import improve
 from orchestrator.planner.night import NightGrid, from_unix, to_unix, unit_vectors
 from orchestrator.planner.spec import (
     Executing,
@@ -24,8 +26,6 @@ from orchestrator.planner.spec import (
     Unscheduled,
     score_of,
 )
-from orchestrator.planner.dispatch import SCARCITY_WEIGHTS, sweep
-from orchestrator.planner.improve import improve
 from orchestrator.planner.visibility import Visibility, evaluate
 
 EPS_S = 1e-6
