@@ -30,6 +30,9 @@ from orchestrator.planner.visibility import Visibility, evaluate
 
 EPS_S = 1e-6
 SEARCH_ROUNDS = 6
+TIME_CRITICAL_SLACK = 0.2
+STABLE_LOSS = 0.01  # a re-plan may give up this share of the score to keep entries in place
+SHARE_WEIGHT = 1e-3  # among equal priorities, a program with more of its share left wins
 FAR_S = 1e9  # beyond any night, finite so that ceil/floor work
 
 
@@ -125,7 +128,9 @@ class _Placer:
             self._chains = (earliest, latest)
         return self._chains
 
-    def candidates(self, s: int, preferred_s: float | None) -> np.ndarray:
+    def candidates(
+        self, s: int, preferred_s: float | None, previous_s: float | None = None
+    ) -> np.ndarray:
         """Rows (gap, start_s, needs_shift) where sequence s could go, shifting others."""
         items, step, n = self.items, self.step, self.grid.n
         dur = self.specs[s].duration_s
@@ -151,6 +156,10 @@ class _Placer:
             p = np.clip(target, i_lo, np.maximum(i_hi, i_lo))
             p = np.minimum(p, n - 1)
             picks += [nxt[p], prv[p]]
+        if previous_s is not None:  # the start it had in the last schedule, where still free
+            p = np.clip(math.floor(previous_s / step + 0.5), i_lo, np.maximum(i_hi, i_lo))
+            p = np.minimum(p, n - 1)
+            picks += [nxt[p]]
         gaps = np.arange(len(items) + 1)
         out = []
         for pick in picks:
@@ -199,14 +208,35 @@ def _demand(vis: Visibility, specs: list[SequenceSpec], step_s: float) -> np.nda
 
 
 def _order(specs: list[SequenceSpec]) -> list[int]:
-    """Urgent first, then higher priority, then id: the whole of the determinism."""
+    """Urgent first, then higher priority, time-critical, the program that used less of its
+    share, then id: the whole of the determinism."""
     return sorted(
-        range(len(specs)), key=lambda j: (not specs[j].urgent, -specs[j].priority, specs[j].id)
+        range(len(specs)),
+        key=lambda j: (
+            not specs[j].urgent,
+            -specs[j].priority,
+            not time_critical(specs[j]),  # it has one place only: before an equal that has many
+            specs[j].share_used,
+            specs[j].id,
+        ),
     )
 
 
+def time_critical(spec: SequenceSpec) -> bool:
+    """A window shorter than the duration plus 20 % (a transit, an occultation)."""
+    if spec.window_start is None or spec.window_end is None or spec.urgent:
+        return False
+    window_s = (spec.window_end - spec.window_start).total_seconds()
+    return window_s < spec.duration_s * (1.0 + TIME_CRITICAL_SLACK)
+
+
 def _choose(
-    cands: np.ndarray, spec: SequenceSpec, cost: np.ndarray, pref_s: float | None, step: float
+    cands: np.ndarray,
+    spec: SequenceSpec,
+    cost: np.ndarray,
+    pref_s: float | None,
+    step: float,
+    previous_s: float | None = None,
 ) -> int:
     start, shift, gap = cands[:, 1], cands[:, 2], cands[:, 0]
     if spec.urgent:
@@ -217,6 +247,8 @@ def _choose(
     else:
         contention = cost[np.rint(start / step).astype(int)]
         keys = (gap, start, np.round(contention, 9), shift)
+    if previous_s is not None:  # keep the place the observer saw, if it is still a candidate
+        keys = (*keys, np.abs(start - previous_s) > EPS_S)
     return int(np.lexsort(keys)[0])
 
 
@@ -229,10 +261,14 @@ def plan_night(
     default_twilight: str = "nautical",
     horizon_deg: float = 0.0,
     search_rounds: int = SEARCH_ROUNDS,
+    previous: dict[str, datetime] | None = None,
+    country_left_h: dict[str, float] | None = None,
 ) -> PlanResult:
     """Plan one night. `now` (default: the night's start) bounds every new start.
 
-    `search_rounds` of local search follow the greedy (0: the greedy alone).
+    `search_rounds` of local search follow the greedy (0: the greedy alone). `previous` (id ->
+    start of the last schedule) makes a re-plan keep entries in place unless that costs more
+    than STABLE_LOSS of the score. `country_left_h` caps the hours planned per country.
     """
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
@@ -242,13 +278,16 @@ def plan_night(
     all_specs = specs + ([executing.spec] if executing else [])
     now_unix = to_unix(now) if now else -math.inf
     vis = evaluate(grid, all_specs, now_unix, default_twilight, horizon_deg)
+    _over_quota(specs, country_left_h or {}, vis)
     placer = _Placer(grid, all_specs, vis, overheads)
     demand = _demand(vis, all_specs, grid.step_s)
     profile = demand[: len(specs)].sum(axis=0)
     reasons: dict[int, str] = {}
     order = _order(specs)
     urgent = [j for j in order if specs[j].urgent]
+    critical = [j for j in order if time_critical(specs[j])]
     rest = [j for j in order if not specs[j].urgent]
+    prev_s = {k: to_unix(v) - grid.start_unix for k, v in (previous or {}).items() if v is not None}
 
     def place(j: int) -> None:
         nonlocal profile
@@ -258,14 +297,17 @@ def plan_night(
             return
         spec = specs[j]
         pref_s = to_unix(spec.preferred_time) - grid.start_unix if spec.preferred_time else None
-        cands = placer.candidates(j, pref_s)
+        was_s = prev_s.get(spec.id)
+        cands = placer.candidates(j, pref_s, was_s)
         if not len(cands):
             reasons[j] = _outranked(placer, j)
+            if time_critical(spec):
+                reasons[j] = reasons[j].replace("outranked:", "outranked (time-critical):", 1)
             return
         window = np.concatenate([[0.0], np.cumsum(profile)])
         ends = np.minimum(np.arange(grid.n) + vis.samples[j] + 1, grid.n)
         cost = window[ends] - window[: grid.n]
-        best = cands[_choose(cands, spec, cost, pref_s, grid.step_s)]
+        best = cands[_choose(cands, spec, cost, pref_s, grid.step_s, was_s)]
         placer.insert(j, int(best[0]), float(best[1]))
 
     for j in urgent:
@@ -276,8 +318,8 @@ def plan_night(
     for j in rest:
         place(j)
     if search_rounds > 0:
-        _search(placer, base, rest, vis, all_specs, protected_rows(urgent, executing, specs),
-                search_rounds)  # fmt: skip
+        protected = protected_rows(urgent + critical, executing, specs)
+        _search(placer, base, rest, vis, all_specs, protected, search_rounds, prev_s)
         placed = {it.j for it in placer.items}
         for j in rest:
             if j in placed:
@@ -315,13 +357,15 @@ def protected_rows(urgent: list[int], executing: Executing | None, specs: list) 
     return set(urgent) | ({len(specs)} if executing else set())
 
 
-def _search(placer, base, rest, vis, all_specs, protected, rounds: int) -> None:
+def _search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: dict) -> None:
     """Local search from the greedy and from each dispatch sweep; keep the best night.
 
-    Ties keep the greedy (it honours preferred times); order and ties are fixed, so the result
-    is deterministic.
+    Ties keep the greedy (it honours preferred times and previous starts); with a previous
+    schedule, the night that moves fewest of its entries within STABLE_LOSS of the best wins.
+    Order and ties are fixed, so the result is deterministic.
     """
-    value = np.array([s.priority * s.duration_s for s in all_specs])
+    fair = np.array([1.0 + SHARE_WEIGHT * (1.0 - min(s.share_used, 1.0)) for s in all_specs])
+    value = np.array([s.priority * s.duration_s for s in all_specs]) * fair
     feasible = [j for j in rest if not vis.reasons[j]]
 
     def finish() -> tuple[float, list[_Item]]:
@@ -329,18 +373,46 @@ def _search(placer, base, rest, vis, all_specs, protected, rounds: int) -> None:
         improve(placer, [j for j in feasible if j not in placed], value, protected, rounds)
         return sum(value[it.j] for it in placer.items), list(placer.items)
 
-    best_value, best_items = finish()
+    nights = [finish()]
     for weight in SCARCITY_WEIGHTS:
         placer.items = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in base]
         for j, start_s in sweep(placer, feasible, value, weight):
             placer.items.append(_Item(j, start_s, all_specs[j].duration_s))
         placer.items.sort(key=lambda it: it.start_s)
         placer._chains = None
-        got, items = finish()
-        if got > best_value * (1 + 1e-9):
-            best_value, best_items = got, items
-    placer.items = best_items
+        nights.append(finish())
+    best_value = max(v for v, _ in nights)
+    if prev_s:
+
+        def moved(items: list[_Item]) -> int:
+            kept = {
+                all_specs[it.j].id
+                for it in items
+                if abs(prev_s.get(all_specs[it.j].id, -1e18) - it.start_s) < EPS_S
+            }
+            return sum(1 for k in prev_s if k not in kept)
+
+        near = [(moved(items), -v, q) for q, (v, items) in enumerate(nights)
+                if v >= best_value * (1 - STABLE_LOSS)]  # fmt: skip
+        chosen = nights[min(near)[2]][1]
+    else:
+        chosen = next(items for v, items in nights if v >= best_value * (1 - 1e-9))
+    placer.items = chosen
     placer._chains = None
+
+
+def _over_quota(specs: list[SequenceSpec], left_h: dict[str, float], vis) -> None:
+    """A sequence whose country has fewer hours left than it needs cannot be planned."""
+    for j, spec in enumerate(specs):
+        if spec.country is None or spec.country not in left_h or vis.reasons[j]:
+            continue
+        need_h = spec.duration_s / 3600.0
+        if left_h[spec.country] < need_h:
+            vis.can_start[j] = False
+            vis.reasons[j] = (
+                f"country quota: {spec.country} has {max(left_h[spec.country], 0):.2f} h left, "
+                f"the sequence needs {need_h:.2f} h"
+            )
 
 
 def _pin_executing(
