@@ -98,7 +98,7 @@ def test_replan_stores_a_schedule_and_moves_statuses_with_reasons(runtime):
         assert schedule.trigger == "new request"
         assert schedule.night.isoformat() == "2026-11-24"
         assert schedule.night_start < NOW < schedule.night_end
-        assert schedule.score == 5.0
+        assert schedule.score == 6.0  # priority 5 + the pi level's bonus of 1, for one hour
         assert schedule.created == NOW
 
 
