@@ -74,10 +74,12 @@ def improve(
     protected: set[int],
     max_rounds: int = 6,
     chain_tries: int = CHAIN_TRIES,
+    displace: bool = True,
 ) -> int:
     """Improve `placer.items` in place; `pool` are the rows not placed (they may be placed).
 
-    `protected` rows (urgent, executing) are never displaced. Returns the moves made.
+    `protected` rows (urgent, executing) are never displaced; with `displace` False, sequences
+    only go into free time (a stable re-plan). Returns the moves made.
     """
     line = _Timeline(placer, value, protected)
     specs = placer.specs
@@ -89,12 +91,12 @@ def improve(
         for u in pool:
             if any(it.j == u for it in placer.items):
                 continue
-            found = line.spot(u, value[u])
+            found = line.spot(u, value[u] if displace else 0.5 * EPS)
             if found is not None:
                 displaced.extend(line.apply(u, *found[1:]))
                 moves, changed = moves + 1, True
                 continue
-            if chain_tries <= 0:
+            if chain_tries <= 0 or not displace:
                 continue
             chain_tries -= 1
             # one level deeper: displace entries each worth less than u, re-place them elsewhere

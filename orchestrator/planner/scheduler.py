@@ -367,6 +367,7 @@ def _search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: 
     fair = np.array([1.0 + SHARE_WEIGHT * (1.0 - min(s.share_used, 1.0)) for s in all_specs])
     value = np.array([s.priority * s.duration_s for s in all_specs]) * fair
     feasible = [j for j in rest if not vis.reasons[j]]
+    feasible_set = set(feasible)
 
     def finish() -> tuple[float, list[_Item]]:
         placed = {it.j for it in placer.items}
@@ -381,6 +382,8 @@ def _search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: 
         placer.items.sort(key=lambda it: it.start_s)
         placer._chains = None
         nights.append(finish())
+    if prev_s:
+        nights.append(_keep_previous(placer, base, feasible_set, value, protected, prev_s))
     best_value = max(v for v, _ in nights)
     if prev_s:
 
@@ -399,6 +402,36 @@ def _search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: 
         chosen = next(items for v, items in nights if v >= best_value * (1 - 1e-9))
     placer.items = chosen
     placer._chains = None
+
+
+def _keep_previous(placer, base, feasible, value, protected, prev_s) -> tuple[float, list]:
+    """The last schedule's entries where they were (if still allowed), free time filled."""
+    specs, step = placer.specs, placer.step
+    placer.items = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in base]
+    rows = {s.id: j for j, s in enumerate(specs)}
+    for ident, start_s in sorted(prev_s.items(), key=lambda kv: kv[1]):
+        j = rows.get(ident)
+        i = int(round(start_s / step))
+        if j is None or j not in feasible or not 0 <= i < placer.grid.n:
+            continue
+        if not placer.vis.can_start[j, i] or abs(i * step - start_s) > EPS_S:
+            continue
+        item = _Item(j, start_s, specs[j].duration_s)
+        clash = any(
+            not (
+                it.start_s + it.duration_s + placer.overhead_s(it.j, j) <= start_s + EPS_S
+                or start_s + item.duration_s + placer.overhead_s(j, it.j) <= it.start_s + EPS_S
+            )
+            for it in placer.items
+        )
+        if not clash:
+            placer.items.append(item)
+    placer.items.sort(key=lambda it: it.start_s)
+    placer._chains = None
+    placed = {it.j for it in placer.items}
+    rest = [j for j in sorted(feasible) if j not in placed]
+    improve(placer, rest, value, protected, displace=False)
+    return sum(value[it.j] for it in placer.items), list(placer.items)
 
 
 def _over_quota(specs: list[SequenceSpec], left_h: dict[str, float], vis) -> None:
