@@ -100,7 +100,7 @@ def replan_moves(specs: list[SequenceSpec], seed: int) -> dict[str, tuple[int, i
     prev = {e.id: e.start for e in pending}
     extra = make_sequences(1, seed + 7)[0]
     extra = SequenceSpec(**{**extra.__dict__, "id": "added", "priority": 8.0})
-    running = [e for e in first.entries if e.start < now <= e.end]
+    running = [e for e in first.entries if e.start < now]  # done or running: not re-planned
     done_early = pending[0] if pending else None
     cases = {
         "one request added": (specs + [extra], now, None),

@@ -383,7 +383,7 @@ def _search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: 
         placer._chains = None
         nights.append(finish())
     if prev_s:
-        nights.append(_keep_previous(placer, base, feasible_set, value, protected, prev_s))
+        nights.extend(_keep_previous(placer, base, feasible_set, value, protected, prev_s))
     best_value = max(v for v, _ in nights)
     if prev_s:
 
@@ -404,7 +404,7 @@ def _search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: 
     placer._chains = None
 
 
-def _keep_previous(placer, base, feasible, value, protected, prev_s) -> tuple[float, list]:
+def _keep_previous(placer, base, feasible, value, protected, prev_s) -> list[tuple[float, list]]:
     """The last schedule's entries where they were (if still allowed), free time filled."""
     specs, step = placer.specs, placer.step
     placer.items = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in base]
@@ -431,7 +431,11 @@ def _keep_previous(placer, base, feasible, value, protected, prev_s) -> tuple[fl
     placed = {it.j for it in placer.items}
     rest = [j for j in sorted(feasible) if j not in placed]
     improve(placer, rest, value, protected, displace=False)
-    return sum(value[it.j] for it in placer.items), list(placer.items)
+    kept = (sum(value[it.j] for it in placer.items), list(placer.items))
+    # and the same with displacing moves: each moves a few entries for a gain
+    placed = {it.j for it in placer.items}
+    improve(placer, [j for j in sorted(feasible) if j not in placed], value, protected)
+    return [kept, (sum(value[it.j] for it in placer.items), list(placer.items))]
 
 
 def _over_quota(specs: list[SequenceSpec], left_h: dict[str, float], vis) -> None:
