@@ -10,7 +10,14 @@ import math
 
 import numpy as np
 
-SCARCITY_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+# (scarcity weight, length exponent) of each sweep, most useful first; how many are tried
+# depends on the number of sequences (`sweeps_for`), so the work stays bounded
+SWEEPS = ((0.0, 1.0), (0.25, 1.0), (1.0, 1.0), (0.5, 1.0), (2.0, 1.0))
+SWEEP_WORK = 3000  # sweeps x sequences
+
+
+def sweeps_for(count: int) -> tuple[tuple[float, float], ...]:
+    return SWEEPS[: max(2, min(len(SWEEPS), SWEEP_WORK // max(count, 1)))]
 
 
 def _overheads_from(placer, a: int, rows: np.ndarray) -> np.ndarray:
@@ -28,7 +35,9 @@ def _overheads_from(placer, a: int, rows: np.ndarray) -> np.ndarray:
     return total
 
 
-def sweep(placer, rows: list[int], value: np.ndarray, weight: float) -> list[tuple[int, float]]:
+def sweep(
+    placer, rows: list[int], value: np.ndarray, weight: float, alpha: float = 1.0
+) -> list[tuple[int, float]]:
     """(row, start_s) of a dispatch schedule of `rows` around the items already in `placer`."""
     step, n = placer.step, placer.grid.n
     rows_arr = np.array(sorted(rows), dtype=int)
@@ -65,7 +74,7 @@ def sweep(placer, rows: list[int], value: np.ndarray, weight: float) -> list[tup
             free_from, prev, hole = item.start_s + item.duration_s, item.j, hole + 1
             continue
         wait = start_s - free_from
-        rate = value[rows_arr] / (dur + np.maximum(wait, 0.0))
+        rate = value[rows_arr] / dur * dur**alpha / (dur + np.maximum(wait, 0.0))
         left = after[np.arange(rows_arr.size), np.minimum(start_i, n - 1)] / samples
         key = np.where(ok, rate * (1.0 + weight / np.maximum(left, 1.0)), -np.inf)
         best = int(np.lexsort((ranks, -key))[0])

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from orchestrator.planner.dispatch import SCARCITY_WEIGHTS, sweep
-from orchestrator.planner.improve import improve
+from orchestrator.planner.dispatch import sweep, sweeps_for
+from orchestrator.planner.improve import improve, relocate
 from orchestrator.planner.night import NightGrid, from_unix, to_unix, unit_vectors
 from orchestrator.planner.spec import (
     Executing,
@@ -372,12 +372,16 @@ def _search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: 
     def finish() -> tuple[float, list[_Item]]:
         placed = {it.j for it in placer.items}
         improve(placer, [j for j in feasible if j not in placed], value, protected, rounds)
+        placed = {it.j for it in placer.items}
+        if relocate(placer, [j for j in feasible if j not in placed], value, protected):
+            placed = {it.j for it in placer.items}
+            improve(placer, [j for j in feasible if j not in placed], value, protected, rounds)
         return sum(value[it.j] for it in placer.items), list(placer.items)
 
     nights = [finish()]
-    for weight in SCARCITY_WEIGHTS:
+    for weight, alpha in sweeps_for(len(feasible)):
         placer.items = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in base]
-        for j, start_s in sweep(placer, feasible, value, weight):
+        for j, start_s in sweep(placer, feasible, value, weight, alpha):
             placer.items.append(_Item(j, start_s, all_specs[j].duration_s))
         placer.items.sort(key=lambda it: it.start_s)
         placer._chains = None
