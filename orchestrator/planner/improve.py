@@ -9,10 +9,21 @@ a move is kept only if the night's value strictly grows, so it cannot score belo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 EPS = 1e-9
+
+
+@dataclass
+class Item:
+    j: int  # row of the sequence
+    start_s: float  # seconds from grid point 0
+    duration_s: float
+    pinned: bool = False  # the executing sequence: it never moves
+
+
 # Deeper moves are bounded by a work budget: each try scans the unplaced sequences, and more
 # sequences mean more tries needed, so tries x sequences^2 is bounded. 1,000 sequences stay
 # under a second while 100-300 get the full search; the budget is a count, not a clock, so the
@@ -87,12 +98,10 @@ class _Timeline:
         return float(lost[k]), int(lo[k]), int(hi[k]), float(t[k])
 
     def apply(self, u: int, q0: int, q1: int, start_s: float) -> list[int]:
-        from orchestrator.planner.scheduler import _Item  # one timeline type for both passes
-
         items = self.placer.items
         out = [it.j for it in items[q0:q1]]
         del items[q0:q1]
-        items.insert(q0, _Item(u, start_s, self.placer.specs[u].duration_s))
+        items.insert(q0, Item(u, start_s, self.placer.specs[u].duration_s))
         self.placer._chains = None
         self.dirty = True
         return out
@@ -172,8 +181,6 @@ def relocate(
 ) -> int:
     """Move a placed entry elsewhere (shifting its new neighbours) when the time it frees takes
     unplaced sequences worth more than what they displace; kept only for a strict gain."""
-    from orchestrator.planner.scheduler import _Item
-
     line = _Timeline(placer, value, protected)
     specs, step = placer.specs, placer.step
     if tries is None:
@@ -204,7 +211,7 @@ def relocate(
         near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
         if not near:
             continue
-        saved = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
+        saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
         del placer.items[here]
         placer._chains = None
         cands = placer.candidates(x, None)

@@ -112,3 +112,19 @@ def test_equal_priorities_favour_the_program_with_more_share_left():
     result = plan([used, fresh])
     assert list(placed(result)) == ["b-fresh"]
     assert reasons(result)["a-used"].startswith("outranked")
+
+
+def test_a_failing_search_falls_back_to_the_greedy_plan_with_a_warning(monkeypatch, caplog):
+    import orchestrator.planner.scheduler as scheduler
+
+    specs = random_night(30, 5)
+    greedy = plan(specs, GAP, search_rounds=0)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("search blew up")
+
+    monkeypatch.setattr(scheduler, "search", broken)
+    with caplog.at_level("WARNING"):
+        result = plan(specs, GAP)
+    assert result.entries == greedy.entries
+    assert "keeping the greedy plan" in caplog.text
