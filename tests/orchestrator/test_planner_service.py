@@ -224,3 +224,34 @@ def test_status_shows_the_newest_schedule(runtime):
     text = format_status(system_status(runtime))
     assert "Schedule  night 2026-11-24 (times UTC), made 04:00:00 (operator), 2 entries" in text
     assert "04:00-05:00  a" in text
+
+
+def test_a_country_out_of_hours_keeps_its_sequences_out_with_the_reason(runtime):
+    from orchestrator.model import Country
+
+    add_sequences(runtime, seq("fr", 5, "04:00", "08:00", 60))
+    with runtime.sessions.begin() as session:
+        user = session.scalar(select(User))
+        user.country = Country(name="France", quota_h=10.0)
+        user.used_h = 9.5  # 0.5 h left of the country's 10 h
+    replan(runtime, trigger="manual")
+    status, reason = statuses(runtime)["fr"]
+    assert status is S.UNPLANNABLE
+    assert reason == "country quota: France has 0.50 h left, the sequence needs 1.00 h"
+
+
+def test_a_second_replan_moves_none_of_the_entries_it_planned(runtime):
+    add_sequences(
+        runtime,
+        seq("a", 5, "04:00", "09:00", 60),
+        seq("b", 3, "04:00", "09:00", 90),
+        seq("c", 4, "05:00", "10:00", 45),
+    )
+    first = replan(runtime, trigger="first plan")
+    second = replan(runtime, trigger="new request")
+    assert [(e.id, e.start) for e in second.result.entries] == [
+        (e.id, e.start) for e in first.result.entries
+    ]
+    with runtime.sessions() as session:
+        notes = session.get(Schedule, second.schedule_id).notes
+    assert "0 of 3 planned entries moved" in notes
