@@ -241,3 +241,57 @@ def relocate(
         else:
             placer.items, placer._chains, line.dirty = saved, None, True
     return moves
+
+
+def drop(
+    placer, pool: list[int], value: np.ndarray, protected: set[int], tries: int | None = None
+) -> int:
+    """Take a cheap entry out and fill its time, shifting the neighbours, with unplaced
+    sequences worth more in total; kept only for a strict gain."""
+    specs, step = placer.specs, placer.step
+    if tries is None:  # each try re-times the night for each filler: a tenth of the budget
+        tries = max(5, min(100, SEARCH_WORK // 10 // max(len(specs), 1) ** 2))
+    near_max = 15
+    can = placer.vis.can_start
+    rows = np.arange(can.shape[0])
+    first = np.where(can.any(axis=1), can.argmax(axis=1), placer.grid.n) * step
+    last = (can.shape[1] - 1 - can[:, ::-1].argmax(axis=1)) * step
+    dur = np.array([s.duration_s for s in specs])
+    pool_set = set(pool)
+    pad_s = max_overhead_s(placer)
+    moves = 0
+    for x in sorted((it.j for it in placer.items), key=lambda j: (value[j], specs[j].id)):
+        if tries <= 0:
+            break
+        here = next((q for q, it in enumerate(placer.items) if it.j == x), None)
+        if here is None or x in protected or placer.items[here].pinned:
+            continue
+        tries -= 1
+        old = placer.items[here]
+        lo_s, hi_s = old.start_s - pad_s, old.start_s + old.duration_s + pad_s
+        near = [
+            int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
+            if int(j) in pool_set and dur[j] <= old.duration_s + 2 * pad_s + 3600
+        ]  # fmt: skip
+        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
+        if not near or value[near[0]] <= 0:
+            continue
+        saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
+        del placer.items[here]
+        placer._chains = None
+        gain = -value[x]
+        added = []
+        for u in near:
+            cands = placer.candidates(u, None)
+            if not len(cands):
+                continue
+            k = int(np.lexsort((cands[:, 1], np.abs(cands[:, 1] - old.start_s)))[0])
+            placer.insert(u, int(cands[k, 0]), float(cands[k, 1]))
+            gain += value[u]
+            added.append(u)
+        if gain > EPS * max(value[x], 1.0):
+            pool_set = (pool_set - set(added)) | {x}
+            moves += 1
+        else:
+            placer.items, placer._chains = saved, None
+    return moves

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator.planner.dispatch import sweep, sweeps_for
-from orchestrator.planner.improve import Item, improve, relocate
+from orchestrator.planner.improve import Item, drop, improve, relocate
 from orchestrator.planner.spec import Executing, SequenceSpec
 
 EPS_S = 1e-6
@@ -70,6 +70,11 @@ def search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: d
         chosen = next(items for v, items in nights if v >= best_value * (1 - 1e-9))
     placer.items = chosen
     placer._chains = None
+    if not prev_s:  # the costliest move, on the best night only (it would move kept entries)
+        placed = {it.j for it in placer.items}
+        if drop(placer, [j for j in feasible if j not in placed], value, protected):
+            placed = {it.j for it in placer.items}
+            improve(placer, [j for j in feasible if j not in placed], value, protected, rounds)
 
 
 def keep_previous(placer, base, feasible, value, protected, prev_s) -> list[tuple[float, list]]:
