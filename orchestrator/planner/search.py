@@ -108,7 +108,15 @@ def keep_previous(placer, base, feasible, value, protected, prev_s) -> list[tupl
     # and the same with displacing moves: each moves a few entries for a gain
     placed = {it.j for it in placer.items}
     improve(placer, [j for j in sorted(feasible) if j not in placed], value, protected)
-    return [kept, (sum(value[it.j] for it in placer.items), list(placer.items))]
+    displaced = (sum(value[it.j] for it in placer.items), list(placer.items))
+    # and with relocations too (each moves one entry and shifts its new neighbours)
+    placer.items = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
+    placer._chains = None
+    placed = {it.j for it in placer.items}
+    if relocate(placer, [j for j in sorted(feasible) if j not in placed], value, protected):
+        placed = {it.j for it in placer.items}
+        improve(placer, [j for j in sorted(feasible) if j not in placed], value, protected)
+    return [kept, displaced, (sum(value[it.j] for it in placer.items), list(placer.items))]
 
 
 def over_quota(specs: list[SequenceSpec], left_h: dict[str, float], vis) -> None:
