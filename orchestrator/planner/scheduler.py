@@ -17,7 +17,7 @@ import numpy as np
 
 from orchestrator.planner.improve import Item as _Item
 from orchestrator.planner.night import NightGrid, from_unix, to_unix, unit_vectors
-from orchestrator.planner.search import over_quota, protected_rows, search
+from orchestrator.planner.search import over_quota, protected_rows, search, trim_to_quota
 from orchestrator.planner.spec import (
     Executing,
     Overheads,
@@ -323,6 +323,8 @@ def plan_night(
                 reasons.pop(j, None)
             elif j not in reasons:
                 reasons[j] = _outranked(placer, j)
+    if country_left_h:
+        trim_to_quota(placer, specs, country_left_h, reasons)
 
     entries = [
         PlanEntry(

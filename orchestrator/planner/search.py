@@ -131,3 +131,26 @@ def over_quota(specs: list[SequenceSpec], left_h: dict[str, float], vis) -> None
                 f"country quota: {spec.country} has {max(left_h[spec.country], 0):.2f} h left, "
                 f"the sequence needs {need_h:.2f} h"
             )
+
+
+def trim_to_quota(placer, specs: list[SequenceSpec], left_h: dict[str, float], reasons) -> None:
+    """Tonight's entries of one country together stay within its hours left: the least
+    valuable (priority x duration, then id) go first, urgent ones never."""
+    for country, left in sorted(left_h.items()):
+        mine = [
+            it for it in placer.items
+            if it.j < len(specs) and specs[it.j].country == country and not it.pinned
+        ]  # fmt: skip
+        total_h = sum(it.duration_s for it in mine) / 3600.0
+        removable = [it for it in mine if not specs[it.j].urgent]
+        removable.sort(key=lambda it: (specs[it.j].priority * it.duration_s, specs[it.j].id))
+        for it in removable:
+            if total_h <= left + 1e-9:
+                break
+            placer.items.remove(it)
+            total_h -= it.duration_s / 3600.0
+            reasons[it.j] = (
+                f"country quota: {country} has {max(left, 0):.2f} h left, "
+                "taken by its higher-priority sequences tonight"
+            )
+    placer._chains = None

@@ -128,3 +128,13 @@ def test_a_failing_search_falls_back_to_the_greedy_plan_with_a_warning(monkeypat
         result = plan(specs, GAP)
     assert result.entries == greedy.entries
     assert "keeping the greedy plan" in caplog.text
+
+
+def test_a_countrys_entries_together_stay_within_its_hours_left():
+    specs = [
+        SequenceSpec(**{**seq(name, prio, "02:00", "12:00", 60).__dict__, "country": "Chile"})
+        for name, prio in (("c1", 9), ("c2", 5), ("c3", 7))
+    ]
+    result = plan(specs, country_left_h={"Chile": 2.5})
+    assert sorted(placed(result)) == ["c1", "c3"]
+    assert reasons(result)["c2"].startswith("country quota: Chile has 2.50 h left")
