@@ -31,6 +31,9 @@ class Item:
 SEARCH_WORK = 40_000_000
 
 
+NEAR_DROP = 15
+
+
 def budget(count: int, most: int) -> int:
     return max(10, min(most, SEARCH_WORK // max(count, 1) ** 2))
 
@@ -251,7 +254,7 @@ def drop(
     specs, step = placer.specs, placer.step
     if tries is None:  # each try re-times the night for each filler: a tenth of the budget
         tries = max(5, min(100, SEARCH_WORK // 10 // max(len(specs), 1) ** 2))
-    near_max = 15
+    near_max = NEAR_DROP
     can = placer.vis.can_start
     rows = np.arange(can.shape[0])
     first = np.where(can.any(axis=1), can.argmax(axis=1), placer.grid.n) * step
