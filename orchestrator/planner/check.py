@@ -1,7 +1,8 @@
 """Re-check a schedule with astroplan's own constraint functions, apart from the planner.
 
-Used by the benchmark (ours and PriorityScheduler's schedules alike) and by `pyros plan
---check`: for every entry, each constraint must hold at instants spread over the entry.
+Used by the benchmark (ours and PriorityScheduler's schedules alike) and by the tests
+(tests/orchestrator/test_planner_search.py): for every entry, each constraint must hold at
+instants spread over the entry.
 """
 
 from __future__ import annotations

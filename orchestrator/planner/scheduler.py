@@ -1,4 +1,5 @@
-"""Placement: urgent sequences first at their earliest time, then by priority, with shifting.
+"""Placement: urgent sequences first at their earliest time, then by priority, with shifting,
+then a local search (dispatch sweeps, ejection chains, relocations: `improve`, `dispatch`).
 
 Like astroplan's PriorityScheduler it takes sequences in priority order, but it may move entries
 already placed left or right inside their own windows to make room (seed §5.2's "move left",
@@ -8,13 +9,15 @@ come, and honours preferred times. Same inputs, same schedule: every tie is brok
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
+from orchestrator.planner.improve import Item as _Item
 from orchestrator.planner.night import NightGrid, from_unix, to_unix, unit_vectors
+from orchestrator.planner.search import over_quota, protected_rows, search, trim_to_quota
 from orchestrator.planner.spec import (
     Executing,
     Overheads,
@@ -26,16 +29,11 @@ from orchestrator.planner.spec import (
 )
 from orchestrator.planner.visibility import Visibility, evaluate
 
+log = logging.getLogger(__name__)
 EPS_S = 1e-6
+SEARCH_ROUNDS = 6
+TIME_CRITICAL_SLACK = 0.2
 FAR_S = 1e9  # beyond any night, finite so that ceil/floor work
-
-
-@dataclass
-class _Item:
-    j: int  # row of the sequence
-    start_s: float  # seconds from grid point 0
-    duration_s: float
-    pinned: bool = False  # the executing sequence: it never moves
 
 
 class _Placer:
@@ -122,7 +120,9 @@ class _Placer:
             self._chains = (earliest, latest)
         return self._chains
 
-    def candidates(self, s: int, preferred_s: float | None) -> np.ndarray:
+    def candidates(
+        self, s: int, preferred_s: float | None, previous_s: float | None = None
+    ) -> np.ndarray:
         """Rows (gap, start_s, needs_shift) where sequence s could go, shifting others."""
         items, step, n = self.items, self.step, self.grid.n
         dur = self.specs[s].duration_s
@@ -148,6 +148,10 @@ class _Placer:
             p = np.clip(target, i_lo, np.maximum(i_hi, i_lo))
             p = np.minimum(p, n - 1)
             picks += [nxt[p], prv[p]]
+        if previous_s is not None:  # the start it had in the last schedule, where still free
+            p = np.clip(math.floor(previous_s / step + 0.5), i_lo, np.maximum(i_hi, i_lo))
+            p = np.minimum(p, n - 1)
+            picks += [nxt[p]]
         gaps = np.arange(len(items) + 1)
         out = []
         for pick in picks:
@@ -196,14 +200,35 @@ def _demand(vis: Visibility, specs: list[SequenceSpec], step_s: float) -> np.nda
 
 
 def _order(specs: list[SequenceSpec]) -> list[int]:
-    """Urgent first, then higher priority, then id: the whole of the determinism."""
+    """Urgent first, then higher priority, time-critical, the program that used less of its
+    share, then id: the whole of the determinism."""
     return sorted(
-        range(len(specs)), key=lambda j: (not specs[j].urgent, -specs[j].priority, specs[j].id)
+        range(len(specs)),
+        key=lambda j: (
+            not specs[j].urgent,
+            -specs[j].priority,
+            not time_critical(specs[j]),  # it has one place only: before an equal that has many
+            specs[j].share_used,
+            specs[j].id,
+        ),
     )
 
 
+def time_critical(spec: SequenceSpec) -> bool:
+    """A window shorter than the duration plus 20 % (a transit, an occultation)."""
+    if spec.window_start is None or spec.window_end is None or spec.urgent:
+        return False
+    window_s = (spec.window_end - spec.window_start).total_seconds()
+    return window_s < spec.duration_s * (1.0 + TIME_CRITICAL_SLACK)
+
+
 def _choose(
-    cands: np.ndarray, spec: SequenceSpec, cost: np.ndarray, pref_s: float | None, step: float
+    cands: np.ndarray,
+    spec: SequenceSpec,
+    cost: np.ndarray,
+    pref_s: float | None,
+    step: float,
+    previous_s: float | None = None,
 ) -> int:
     start, shift, gap = cands[:, 1], cands[:, 2], cands[:, 0]
     if spec.urgent:
@@ -214,6 +239,8 @@ def _choose(
     else:
         contention = cost[np.rint(start / step).astype(int)]
         keys = (gap, start, np.round(contention, 9), shift)
+    if previous_s is not None:  # keep the place the observer saw, if it is still a candidate
+        keys = (*keys, np.abs(start - previous_s) > EPS_S)
     return int(np.lexsort(keys)[0])
 
 
@@ -225,8 +252,16 @@ def plan_night(
     executing: Executing | None = None,
     default_twilight: str = "nautical",
     horizon_deg: float = 0.0,
+    search_rounds: int = SEARCH_ROUNDS,
+    previous: dict[str, datetime] | None = None,
+    country_left_h: dict[str, float] | None = None,
 ) -> PlanResult:
-    """Plan one night. `now` (default: the night's start) bounds every new start."""
+    """Plan one night. `now` (default: the night's start) bounds every new start.
+
+    `search_rounds` of local search follow the greedy (0: the greedy alone). `previous` (id ->
+    start of the last schedule) makes a re-plan keep entries in place unless that costs more
+    than STABLE_LOSS of the score. `country_left_h` caps the hours planned per country.
+    """
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("sequence ids must be unique")
@@ -235,13 +270,16 @@ def plan_night(
     all_specs = specs + ([executing.spec] if executing else [])
     now_unix = to_unix(now) if now else -math.inf
     vis = evaluate(grid, all_specs, now_unix, default_twilight, horizon_deg)
+    over_quota(specs, country_left_h or {}, vis)
     placer = _Placer(grid, all_specs, vis, overheads)
     demand = _demand(vis, all_specs, grid.step_s)
     profile = demand[: len(specs)].sum(axis=0)
     reasons: dict[int, str] = {}
     order = _order(specs)
     urgent = [j for j in order if specs[j].urgent]
+    critical = [j for j in order if time_critical(specs[j])]
     rest = [j for j in order if not specs[j].urgent]
+    prev_s = {k: to_unix(v) - grid.start_unix for k, v in (previous or {}).items() if v is not None}
 
     def place(j: int) -> None:
         nonlocal profile
@@ -251,22 +289,42 @@ def plan_night(
             return
         spec = specs[j]
         pref_s = to_unix(spec.preferred_time) - grid.start_unix if spec.preferred_time else None
-        cands = placer.candidates(j, pref_s)
+        was_s = prev_s.get(spec.id)
+        cands = placer.candidates(j, pref_s, was_s)
         if not len(cands):
             reasons[j] = _outranked(placer, j)
+            if time_critical(spec):
+                reasons[j] = reasons[j].replace("outranked:", "outranked (time-critical):", 1)
             return
         window = np.concatenate([[0.0], np.cumsum(profile)])
         ends = np.minimum(np.arange(grid.n) + vis.samples[j] + 1, grid.n)
         cost = window[ends] - window[: grid.n]
-        best = cands[_choose(cands, spec, cost, pref_s, grid.step_s)]
+        best = cands[_choose(cands, spec, cost, pref_s, grid.step_s, was_s)]
         placer.insert(j, int(best[0]), float(best[1]))
 
     for j in urgent:
         place(j)
     if executing is not None:
         _pin_executing(placer, executing, len(specs), grid, reasons)
+    base = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
     for j in rest:
         place(j)
+    if search_rounds > 0:
+        protected = protected_rows(urgent + critical, executing, specs)
+        greedy = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
+        try:
+            search(placer, base, rest, vis, all_specs, protected, search_rounds, prev_s)
+        except Exception:  # a night is never left without a schedule: keep the greedy one
+            log.warning("planner search failed; keeping the greedy plan", exc_info=True)
+            placer.items, placer._chains = greedy, None
+        placed = {it.j for it in placer.items}
+        for j in rest:
+            if j in placed:
+                reasons.pop(j, None)
+            elif j not in reasons:
+                reasons[j] = _outranked(placer, j)
+    if country_left_h:
+        trim_to_quota(placer, specs, country_left_h, reasons)
 
     entries = [
         PlanEntry(

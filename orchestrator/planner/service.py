@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from orchestrator.model import Album, Schedule, ScheduleEntry, Sequence, SequenceStatus
+from orchestrator.model import (
+    Album,
+    Request,
+    Schedule,
+    ScheduleEntry,
+    Sequence,
+    SequenceStatus,
+)
 from orchestrator.planner.night import NightGrid, Site, from_unix, night_grid, night_of, to_unix
 from orchestrator.planner.scheduler import plan_night
 from orchestrator.planner.spec import Executing, Overheads, PlanResult, SequenceSpec
@@ -31,15 +38,22 @@ class ReplanOutcome:
 
 
 def spec_of(sequence: Sequence) -> SequenceSpec:
-    """The planner's view of a stored sequence; filters are those of its first album's plans."""
+    """The planner's view of a stored sequence; filters are those of its first album's plans.
+
+    Fair shares: the priority gets the user level's bonus; `share_used` is the program's (else
+    the user's) used / allocated hours; `country` names the user's country for its quota.
+    """
     albums: list[Album] = sequence.albums
     filters = tuple(p.filter_name for p in albums[0].plans) if albums else ()
+    bonus, share_used, country = _owner_terms(sequence)
     return SequenceSpec(
         id=str(sequence.id),
         ra_deg=sequence.ra_deg,
         dec_deg=sequence.dec_deg,
         duration_s=sequence.duration_s,
-        priority=sequence.priority,
+        priority=sequence.priority + bonus,
+        share_used=share_used,
+        country=country,
         window_start=sequence.window_start,
         window_end=sequence.window_end,
         preferred_time=sequence.preferred_time,
@@ -50,6 +64,53 @@ def spec_of(sequence: Sequence) -> SequenceSpec:
         urgent=sequence.is_urgent,
         filters=filters,
     )
+
+
+def _owner_terms(sequence: Sequence) -> tuple[float, float, str | None]:
+    """(level priority bonus, share used 0..1+, country name) of the sequence's request."""
+    request = getattr(sequence, "request", None)
+    user = getattr(request, "user", None) if request is not None else None
+    if user is None:
+        return 0.0, 0.0, None
+    level = user.user_level
+    bonus = float(level.priority or 0) if level is not None else 0.0
+    owner = request.program or user
+    share = owner.used_h / owner.quota_h if owner.quota_h and owner.quota_h > 0 else 0.0
+    country = user.country.name if user.country is not None else None
+    return bonus, float(share), country
+
+
+def country_left_h(session: Session) -> dict[str, float]:
+    """Hours each country with a quota (> 0) has left: its quota less its users' used hours."""
+    from sqlalchemy import func
+
+    from orchestrator.model import Country, User
+
+    rows = session.execute(
+        select(Country.name, Country.quota_h, func.coalesce(func.sum(User.used_h), 0.0))
+        .outerjoin(User, User.country_id == Country.id)
+        .where(Country.quota_h > 0)
+        .group_by(Country.id, Country.name, Country.quota_h)
+    ).all()
+    return {name: float(quota) - float(used) for name, quota, used in rows}
+
+
+def previous_starts(session: Session, night, now: datetime) -> dict[str, datetime]:
+    """The newest schedule of this night: its entries not started yet, id -> start."""
+    last = session.scalar(
+        select(Schedule)
+        .where(Schedule.night == night)
+        .order_by(Schedule.created.desc(), Schedule.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        return {}
+    found = {}
+    for entry in last.entries:
+        start = entry.start if entry.start.tzinfo else entry.start.replace(tzinfo=now.tzinfo)
+        if start >= now:
+            found[str(entry.sequence_id)] = start
+    return found
 
 
 def tonight(site: Site, timezone: str, now: datetime) -> NightGrid:
@@ -74,6 +135,7 @@ def replan(runtime, trigger: str = "manual", not_before: datetime | None = None)
     first, last = from_unix(grid.start_unix), from_unix(grid.times_unix[-1])
     with runtime.sessions.begin() as session:
         candidates, executing_row = _load(session, first, last)
+        previous = previous_starts(session, grid.night, now)
         executing = None
         if executing_row is not None:
             started = executing_row.status_changed or now
@@ -87,8 +149,14 @@ def replan(runtime, trigger: str = "manual", not_before: datetime | None = None)
             executing=executing,
             default_twilight=config.site.twilight,
             horizon_deg=config.site.horizon_deg,
+            previous=previous,
+            country_left_h=country_left_h(session),
         )
         notes = _apply(candidates, result, now)
+        kept = {(x.id, x.start) for x in result.entries}
+        moved = sum(1 for item in previous.items() if item not in kept)
+        if previous:
+            notes += f"; {moved} of {len(previous)} planned entries moved"
         schedule = Schedule(
             created=now,
             night=grid.night,
@@ -114,7 +182,11 @@ def _load(session: Session, first: datetime, last: datetime):
         select(Sequence)
         .where(Sequence.status.in_(PLANNABLE))
         .where(Sequence.window_end > first, Sequence.window_start < last)
-        .options(selectinload(Sequence.albums).selectinload(Album.plans))
+        .options(
+            selectinload(Sequence.albums).selectinload(Album.plans),
+            selectinload(Sequence.request).selectinload(Request.program),
+            selectinload(Sequence.request).selectinload(Request.user),
+        )
         .order_by(Sequence.id)
     ).all()
     executing = session.scalars(

@@ -29,6 +29,8 @@ class SequenceSpec:
     twilight: str | None = None  # civil / nautical / astronomical; none = the site's default
     urgent: bool = False
     filters: tuple[str, ...] = ()  # filters in the order used (first at start, last at end)
+    share_used: float = 0.0  # the program's used / allocated hours: less is favoured on ties
+    country: str | None = None  # whose quota the hours count against
 
     def min_altitude_for(self, horizon_deg: float) -> float:
         """The binding altitude limit: own minimum, airmass limit, the mount's horizon."""

@@ -98,7 +98,7 @@ def test_replan_stores_a_schedule_and_moves_statuses_with_reasons(runtime):
         assert schedule.trigger == "new request"
         assert schedule.night.isoformat() == "2026-11-24"
         assert schedule.night_start < NOW < schedule.night_end
-        assert schedule.score == 5.0
+        assert schedule.score == 6.0  # priority 5 + the pi level's bonus of 1, for one hour
         assert schedule.created == NOW
 
 
@@ -240,3 +240,34 @@ def test_status_says_why_a_sequence_is_not_tonight(runtime):
         ("spring", "window opens 2027-04-01 03:00 UTC")
     ]
     assert "not tonight: spring" in format_status(status)
+
+
+def test_a_country_out_of_hours_keeps_its_sequences_out_with_the_reason(runtime):
+    from orchestrator.model import Country
+
+    add_sequences(runtime, seq("fr", 5, "04:00", "08:00", 60))
+    with runtime.sessions.begin() as session:
+        user = session.scalar(select(User))
+        user.country = Country(name="France", quota_h=10.0)
+        user.used_h = 9.5  # 0.5 h left of the country's 10 h
+    replan(runtime, trigger="manual")
+    status, reason = statuses(runtime)["fr"]
+    assert status is S.UNPLANNABLE
+    assert reason == "country quota: France has 0.50 h left, the sequence needs 1.00 h"
+
+
+def test_a_second_replan_moves_none_of_the_entries_it_planned(runtime):
+    add_sequences(
+        runtime,
+        seq("a", 5, "04:00", "09:00", 60),
+        seq("b", 3, "04:00", "09:00", 90),
+        seq("c", 4, "05:00", "10:00", 45),
+    )
+    first = replan(runtime, trigger="first plan")
+    second = replan(runtime, trigger="new request")
+    assert [(e.id, e.start) for e in second.result.entries] == [
+        (e.id, e.start) for e in first.result.entries
+    ]
+    with runtime.sessions() as session:
+        notes = session.get(Schedule, second.schedule_id).notes
+    assert "0 of 3 planned entries moved" in notes

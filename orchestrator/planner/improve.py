@@ -1,0 +1,300 @@
+"""Local search after the greedy: put an unplaced sequence where the entries it displaces are
+worth less than it (value = priority x duration), or, one level deeper, where the entries it
+displaces find room elsewhere for a net gain (an ejection chain); repeat until nothing gains.
+
+Deterministic: sequences in (value, id) order, ties between starts broken by the earliest time;
+a move is kept only if the night's value strictly grows, so it cannot score below its start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS = 1e-9
+
+
+@dataclass
+class Item:
+    j: int  # row of the sequence
+    start_s: float  # seconds from grid point 0
+    duration_s: float
+    pinned: bool = False  # the executing sequence: it never moves
+
+
+# Deeper moves are bounded by a work budget: each try scans the unplaced sequences, and more
+# sequences mean more tries needed, so tries x sequences^2 is bounded. 1,000 sequences stay
+# under a second while 100-300 get the full search; the budget is a count, not a clock, so the
+# schedule does not depend on the machine.
+SEARCH_WORK = 40_000_000
+
+
+NEAR_DROP = 15
+
+
+def budget(count: int, most: int) -> int:
+    return max(10, min(most, SEARCH_WORK // max(count, 1) ** 2))
+
+
+def max_overhead_s(placer) -> float:
+    """An upper bound on the overhead between any two entries (for windows that need no check)."""
+    oh = placer.overheads
+    slew = oh.slew_s + (180.0 / oh.slew_rate_deg_s if oh.slew_rate_deg_s > 0 else math.inf)
+    has_filters = any(s.filters for s in placer.specs)
+    return slew + (oh.filter_change_s if has_filters else 0.0)
+
+
+class _Timeline:
+    """The placer's items with cumulative values, to price any window in one numpy pass."""
+
+    def __init__(self, placer, value: np.ndarray, protected: set[int]) -> None:
+        self.placer, self.value, self.protected = placer, value, protected
+        self.pad_s = max_overhead_s(placer)
+        self.end_s = placer.grid.n * placer.step
+        self._allowed: dict[int, np.ndarray] = {}
+        self.dirty = True
+
+    def _refresh(self) -> None:
+        items = self.placer.items
+        self.starts = np.array([it.start_s for it in items])
+        self.ends = self.starts + np.array([it.duration_s for it in items])
+        values = [self.value[it.j] for it in items]
+        self.worth = np.concatenate([[0.0], np.cumsum(values)])
+        lock = [it.pinned or it.j in self.protected for it in items]
+        self.locked = np.concatenate([[0], np.cumsum(lock)])
+        free = [v for v, held in zip(values, lock, strict=True) if not held]
+        self.cheapest = min(free, default=math.inf)
+        if items:
+            gaps = self.starts[1:] - self.ends[:-1]
+            edges = [self.starts[0] + self.pad_s, self.end_s - self.ends[-1] + self.pad_s]
+            self.widest = max(float(gaps.max(initial=0.0)), *edges)
+        else:
+            self.widest = math.inf
+        self.placed = {it.j for it in items}
+        self.dirty = False
+
+    def spot(self, u: int, below: float) -> tuple[float, int, int, float] | None:
+        """The cheapest (lost value, first, end, start_s) to put u, displacing < `below`."""
+        placer = self.placer
+        if self.dirty:
+            self._refresh()
+        dur = placer.specs[u].duration_s
+        if below <= self.cheapest and dur + 2 * self.pad_s > self.widest + EPS:
+            return None  # no free room wide enough and nothing cheap enough to displace
+        allowed = self._allowed.get(u)
+        if allowed is None:
+            allowed = self._allowed[u] = np.flatnonzero(placer.vis.can_start[u])
+        if not allowed.size:
+            return None
+        starts, ends, worth, locked = self.starts, self.ends, self.worth, self.locked
+        t = allowed * placer.step
+        lo = np.searchsorted(ends, t - self.pad_s, side="right")
+        hi = np.searchsorted(starts, t + dur + self.pad_s, side="left")
+        lost = worth[hi] - worth[lo]
+        ok = (locked[hi] == locked[lo]) & (lost < below - EPS * max(below, 1.0))
+        if not ok.any():
+            return None
+        # the cheapest displacement; ties: fewest entries moved, then the earliest start
+        k = np.lexsort((t, hi - lo, np.where(ok, lost, np.inf)))[0]
+        return float(lost[k]), int(lo[k]), int(hi[k]), float(t[k])
+
+    def apply(self, u: int, q0: int, q1: int, start_s: float) -> list[int]:
+        items = self.placer.items
+        out = [it.j for it in items[q0:q1]]
+        del items[q0:q1]
+        items.insert(q0, Item(u, start_s, self.placer.specs[u].duration_s))
+        self.placer._chains = None
+        self.dirty = True
+        return out
+
+
+def improve(
+    placer,
+    pool: list[int],
+    value: np.ndarray,
+    protected: set[int],
+    max_rounds: int = 6,
+    chain_tries: int | None = None,
+    displace: bool = True,
+) -> int:
+    """Improve `placer.items` in place; `pool` are the rows not placed (they may be placed).
+
+    `protected` rows (urgent, executing) are never displaced; with `displace` False, sequences
+    only go into free time (a stable re-plan). Returns the moves made.
+    """
+    line = _Timeline(placer, value, protected)
+    specs = placer.specs
+    if chain_tries is None:
+        chain_tries = budget(len(specs), 400)
+    pool = sorted(set(pool), key=lambda j: (-value[j], specs[j].id))
+    moves = 0
+    for _ in range(max_rounds):
+        changed = False
+        displaced: list[int] = []
+        for u in pool:
+            if line.dirty:
+                line._refresh()
+            if u in line.placed:
+                continue
+            found = line.spot(u, value[u] if displace else 0.5 * EPS)
+            if found is not None:
+                displaced.extend(line.apply(u, *found[1:]))
+                moves, changed = moves + 1, True
+                continue
+            if chain_tries <= 0 or not displace:
+                continue
+            chain_tries -= 1
+            # one level deeper: displace entries each worth less than u, re-place them elsewhere
+            top = float(np.diff(line.worth).max(initial=0.0))
+            found = line.spot(u, math.inf if top < value[u] else value[u] * 4)
+            if found is None:
+                continue
+            saved = list(placer.items)
+            out = line.apply(u, *found[1:])
+            if any(value[j] >= value[u] for j in out):
+                placer.items, placer._chains, line.dirty = saved, None, True
+                continue
+            gain = value[u] - found[0]
+            second: list[int] = []
+            for d in sorted(out, key=lambda j: (-value[j], specs[j].id)):
+                again = line.spot(d, value[d])
+                if again is not None:
+                    second.extend(line.apply(d, *again[1:]))
+                    gain += value[d] - again[0]
+            if gain > EPS * max(value[u], 1.0):
+                placed = {it.j for it in placer.items}
+                displaced.extend(j for j in out + second if j not in placed)
+                moves, changed = moves + 1, True
+            else:
+                placer.items, placer._chains, line.dirty = saved, None, True
+        placed = {it.j for it in placer.items}
+        pool = sorted(
+            {j for j in pool if j not in placed} | set(displaced),
+            key=lambda j: (-value[j], specs[j].id),
+        )
+        if not changed:
+            break
+    return moves
+
+
+def relocate(
+    placer, pool: list[int], value: np.ndarray, protected: set[int], tries: int | None = None
+) -> int:
+    """Move a placed entry elsewhere (shifting its new neighbours) when the time it frees takes
+    unplaced sequences worth more than what they displace; kept only for a strict gain."""
+    line = _Timeline(placer, value, protected)
+    specs, step = placer.specs, placer.step
+    if tries is None:
+        tries = budget(len(specs), 200)
+    near_max = budget(len(specs), 1000)  # unplaced sequences tried in the time freed
+    can = placer.vis.can_start
+    rows = np.arange(can.shape[0])
+    first = np.where(can.any(axis=1), can.argmax(axis=1), placer.grid.n) * step
+    last = (can.shape[1] - 1 - can[:, ::-1].argmax(axis=1)) * step
+    dur = np.array([s.duration_s for s in specs])
+    pool_set = set(pool)
+    moves = 0
+    for x in sorted((it.j for it in placer.items), key=lambda j: (value[j], specs[j].id)):
+        if tries <= 0:
+            break
+        if x in protected:
+            continue
+        here = next((q for q, it in enumerate(placer.items) if it.j == x), None)
+        if here is None or placer.items[here].pinned:
+            continue
+        tries -= 1
+        old = placer.items[here]
+        lo_s, hi_s = old.start_s - line.pad_s, old.start_s + old.duration_s + line.pad_s
+        near = [
+            int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
+            if int(j) in pool_set and value[j] > 0
+        ]  # fmt: skip
+        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
+        if not near:
+            continue
+        saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
+        del placer.items[here]
+        placer._chains = None
+        cands = placer.candidates(x, None)
+        # away from where it was: the farthest candidate start, ties by the earliest
+        far = cands[np.abs(cands[:, 1] - old.start_s) >= old.duration_s] if len(cands) else cands
+        if not len(far):
+            placer.items, placer._chains = saved, None
+            continue
+        k = int(np.lexsort((far[:, 1], -np.abs(far[:, 1] - old.start_s)))[0])
+        placer.insert(x, int(far[k, 0]), float(far[k, 1]))
+        line.dirty = True
+        gain, out = 0.0, []
+        for u in near:
+            if line.dirty:
+                line._refresh()
+            if u in line.placed:
+                continue
+            found = line.spot(u, value[u])
+            if found is not None:
+                out.extend(line.apply(u, *found[1:]))
+                gain += value[u] - found[0]
+        if gain > EPS * max(value[x], 1.0):
+            line.dirty = True
+            line._refresh()
+            pool_set = (pool_set - line.placed) | (set(out) - line.placed)
+            moves += 1
+        else:
+            placer.items, placer._chains, line.dirty = saved, None, True
+    return moves
+
+
+def drop(
+    placer, pool: list[int], value: np.ndarray, protected: set[int], tries: int | None = None
+) -> int:
+    """Take a cheap entry out and fill its time, shifting the neighbours, with unplaced
+    sequences worth more in total; kept only for a strict gain."""
+    specs, step = placer.specs, placer.step
+    if tries is None:  # each try re-times the night for each filler: a tenth of the budget
+        tries = max(5, min(100, SEARCH_WORK // 10 // max(len(specs), 1) ** 2))
+    near_max = NEAR_DROP
+    can = placer.vis.can_start
+    rows = np.arange(can.shape[0])
+    first = np.where(can.any(axis=1), can.argmax(axis=1), placer.grid.n) * step
+    last = (can.shape[1] - 1 - can[:, ::-1].argmax(axis=1)) * step
+    dur = np.array([s.duration_s for s in specs])
+    pool_set = set(pool)
+    pad_s = max_overhead_s(placer)
+    moves = 0
+    for x in sorted((it.j for it in placer.items), key=lambda j: (value[j], specs[j].id)):
+        if tries <= 0:
+            break
+        here = next((q for q, it in enumerate(placer.items) if it.j == x), None)
+        if here is None or x in protected or placer.items[here].pinned:
+            continue
+        tries -= 1
+        old = placer.items[here]
+        lo_s, hi_s = old.start_s - pad_s, old.start_s + old.duration_s + pad_s
+        near = [
+            int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
+            if int(j) in pool_set and dur[j] <= old.duration_s + 2 * pad_s + 3600
+        ]  # fmt: skip
+        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
+        if not near or value[near[0]] <= 0:
+            continue
+        saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
+        del placer.items[here]
+        placer._chains = None
+        gain = -value[x]
+        added = []
+        for u in near:
+            cands = placer.candidates(u, None)
+            if not len(cands):
+                continue
+            k = int(np.lexsort((cands[:, 1], np.abs(cands[:, 1] - old.start_s)))[0])
+            placer.insert(u, int(cands[k, 0]), float(cands[k, 1]))
+            gain += value[u]
+            added.append(u)
+        if gain > EPS * max(value[x], 1.0):
+            pool_set = (pool_set - set(added)) | {x}
+            moves += 1
+        else:
+            placer.items, placer._chains = saved, None
+    return moves
