@@ -1,5 +1,6 @@
 """The domain model (SQLAlchemy 2.x typed declarative); import everything from here."""
 
+from orchestrator.model.accounts import ApiToken, LoginFailure, SiteSecret
 from orchestrator.model.base import Base, UTCDateTime
 from orchestrator.model.observations import Alert, Image
 from orchestrator.model.planning import Schedule, ScheduleEntry
@@ -26,6 +27,7 @@ __all__ = [
     "SEQUENCE_TRANSITIONS",
     "TERMINAL_STATUSES",
     "Album",
+    "ApiToken",
     "Alert",
     "Base",
     "Channel",
@@ -35,6 +37,7 @@ __all__ = [
     "Image",
     "JobHeartbeat",
     "LogEntry",
+    "LoginFailure",
     "MajordomeState",
     "Plan",
     "Request",
@@ -44,6 +47,7 @@ __all__ = [
     "ScientificProgram",
     "Sequence",
     "SequenceStatus",
+    "SiteSecret",
     "SiteWatch",
     "SiteWatchHistory",
     "User",
