@@ -31,6 +31,7 @@ def create_app(runtime: Runtime) -> Flask:
     from web.dashboard import blueprint as dashboard
     from web.environment import environment_blueprint
     from web.requests_pages import blueprint as requests_pages
+    from web.schedule import blueprint as schedule
 
     app = Flask(__name__)
     app.extensions["pyros_runtime"] = runtime
@@ -53,11 +54,12 @@ def create_app(runtime: Runtime) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.install(app)
-    for blueprint in (dashboard, accounts, requests_pages, admin, api_requests):
+    for blueprint in (dashboard, accounts, requests_pages, schedule, admin, api_requests):
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))
     # The API authenticates each call itself (session + CSRF header, token or basic auth).
     csrf.exempt(api_requests)
+    csrf.exempt("web.schedule.api_replan")
     csrf.exempt(dashboard)  # read-only GET routes
 
     @app.context_processor

@@ -148,7 +148,6 @@ def _paths(value, prefix=()):
             yield from _paths(item, (*prefix, index))
 
 
-
 @st.composite
 def damaged_bodies(draw):
     body = copy.deepcopy(_body())
