@@ -46,8 +46,11 @@ def _check(user: User, request: Request, action: str) -> None:
     if not may_change(user, request):
         raise Forbidden("request", f"{user.username!r} may not {action} request {request.id}")
     if not changeable(request):
+        states = ", ".join(sorted({S(s.status).value for s in request.sequences}))
         raise InputError(
-            "request", f"request {request.id} has started executing: it can no longer be {action}ed"
+            "request",
+            f"request {request.id} can no longer be {action}ed: its sequences are {states} "
+            "(only waiting ones can change)",
         )
 
 

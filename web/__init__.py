@@ -30,6 +30,7 @@ def create_app(runtime: Runtime) -> Flask:
     from web.auth import csrf, login_manager
     from web.dashboard import blueprint as dashboard
     from web.environment import environment_blueprint
+    from web.openapi import blueprint as openapi
     from web.requests_pages import blueprint as requests_pages
     from web.schedule import blueprint as schedule
 
@@ -49,12 +50,11 @@ def create_app(runtime: Runtime) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(days=7),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        JSON_SORT_KEYS=False,
     )
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.install(app)
-    for blueprint in (dashboard, accounts, requests_pages, schedule, admin, api_requests):
+    for blueprint in (dashboard, accounts, requests_pages, schedule, admin, api_requests, openapi):
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))
     # The API authenticates each call itself (session + CSRF header, token or basic auth).
