@@ -1,9 +1,9 @@
 """The Flask web app: pages for observers, operators and PIs, and the JSON API under `/api`.
 
-An app factory with one blueprint per area (dashboard, accounts, requests, admin, environment,
-API); the majordome and alert pages slot in as blueprints of their own. It reads through
-orchestrator services and sends commands as database rows; it never talks to devices. Every
-script and style is served by the app itself (no CDN: sites are often offline).
+An app factory with one blueprint per area (dashboard, accounts, requests, schedule, logs,
+admin, environment, API, OpenAPI); the majordome and alert pages slot in as blueprints of
+their own. It reads through orchestrator services and sends commands as database rows; it
+never talks to devices. Every asset is served by the app itself (no CDN: sites are offline).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def create_app(runtime: Runtime) -> Flask:
     from web.auth import csrf, login_manager
     from web.dashboard import blueprint as dashboard
     from web.environment import environment_blueprint
+    from web.logs import blueprint as logs
     from web.openapi import blueprint as openapi
     from web.requests_pages import blueprint as requests_pages
     from web.schedule import blueprint as schedule
@@ -54,7 +55,8 @@ def create_app(runtime: Runtime) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.install(app)
-    for blueprint in (dashboard, accounts, requests_pages, schedule, admin, api_requests, openapi):
+    areas = (dashboard, accounts, requests_pages, schedule, logs, admin, api_requests, openapi)
+    for blueprint in areas:
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))
     # The API authenticates each call itself (session + CSRF header, token or basic auth).

@@ -188,6 +188,27 @@ def _schemas() -> dict[str, Any]:
                 "unscheduled": {"type": "array", "items": anything},
             },
         },
+        "LogPage": {
+            "type": "object",
+            "required": ["page", "logs"],
+            "properties": {
+                "page": {"type": "integer"},
+                "logs": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "time", "level", "source", "message"],
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "time": {"type": "string", "format": "date-time"},
+                            "level": {"type": "string"},
+                            "source": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
         "Replanned": {
             "type": "object",
             "required": ["schedule_id", "entries"],
@@ -262,6 +283,25 @@ def document() -> dict[str, Any]:
                     "summary": "Re-plan now (operators)",
                     "responses": {
                         "200": ok("Replanned", "the new plan"),
+                        **_errors("400", "401", "403", "429"),
+                    },
+                }
+            },
+            "/api/logs": {
+                "get": {
+                    "summary": "The log table, newest first, 200 a page (operators)",
+                    "parameters": [
+                        {"name": n, "in": "query", "schema": {"type": t}}
+                        for n, t in (
+                            ("source", "string"),
+                            ("level", "string"),
+                            ("since", "string"),
+                            ("until", "string"),
+                            ("page", "integer"),
+                        )
+                    ],
+                    "responses": {
+                        "200": ok("LogPage", "the entries"),
                         **_errors("400", "401", "403", "429"),
                     },
                 }
