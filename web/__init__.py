@@ -8,10 +8,11 @@ never talks to devices. Every asset is served by the app itself (no CDN: sites a
 
 from __future__ import annotations
 
+import gzip
 import secrets
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,6 +20,7 @@ from orchestrator.accounts import site_secret
 from orchestrator.runtime import Runtime
 from orchestrator.users import Permission
 
+COMPRESSED_TYPES = frozenset({"application/json", "text/html", "application/xml"})
 MAX_BODY_BYTES = 1_000_000  # uploads and JSON bodies; larger is refused with 413
 
 
@@ -72,9 +74,28 @@ def create_app(runtime: Runtime) -> Flask:
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+        return compress(response)
 
     return app
+
+
+def compress(response):
+    """gzip a JSON or HTML answer over 1 KB when the client asks (the 24 h history: 293 KB)."""
+    response.vary.add("Accept-Encoding")
+    if (
+        response.direct_passthrough
+        or response.status_code < 200
+        or "Content-Encoding" in response.headers
+        or response.mimetype not in COMPRESSED_TYPES
+        or "gzip" not in request.headers.get("Accept-Encoding", "")
+    ):
+        return response
+    data = response.get_data()
+    if len(data) < 1024:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=5))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
 
 
 def serve(runtime: Runtime) -> None:

@@ -6,6 +6,7 @@ A day of history is produced by the synthesis and the store job's code on the ma
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -73,7 +74,8 @@ def test_environment_page_shows_synthesis_plots_and_refreshes(
         assert label in table
     assert "LAMP_FLAT_CAGIRE" in page.text_content("#env-site")
     assert page.locator("svg.plot").count() == 7
-    assert page.locator("svg.plot polyline").count() == 7
+    # the history comes by its own fetch (not embedded in the HTML): wait for the lines
+    page.wait_for_function("document.querySelectorAll('svg.plot polyline').length === 7")
     assert page.locator("rect.strip-unsafe").count() > 0
     # $PYROS_SCREENSHOT_DIR keeps the picture for a human look (tmp_path is pruned).
     shots = Path(os.environ.get("PYROS_SCREENSHOT_DIR", tmp_path))
@@ -97,6 +99,36 @@ def test_environment_api_validates_hours(env_runtime):
     assert len(data["history"]) >= 3 and data["weather"]["is_safe"] is False
     bad = client.get("/api/environment?hours=-1")
     assert bad.status_code == 400 and "hours" in bad.get_json()["error"]
+    bad = client.get("/api/environment?since=2026-11-25T00:00")
+    assert bad.status_code == 400 and bad.get_json()["field"] == "since"
+
+
+def test_environment_api_sends_only_newer_rows_and_buckets_long_spans(env_runtime):
+    client = create_app(env_runtime).test_client()
+    day = client.get("/api/environment?hours=24").get_json()["history"]
+    assert len(day) == 24 * 6
+    last = day[-4]["t"]
+    newer = client.get("/api/environment", query_string={"since": last}).get_json()["history"]
+    assert [p["t"] for p in newer] == [p["t"] for p in day[-3:]]
+    # a week is averaged in buckets (here 403 s: one 10-min row each), rain keeps its maximum
+    week = client.get("/api/environment?hours=168").get_json()["history"]
+    assert len(week) == len(day)
+    assert max(p["rain_rate_mm_h"] for p in week) == 6.0
+    assert [p["is_safe"] for p in week] == [p["is_safe"] for p in day]
+    year = client.get("/api/environment?hours=8760").get_json()["history"]
+    assert 1 <= len(year) < len(day)  # 5.8 h buckets
+    assert max(p["rain_rate_mm_h"] for p in year) == 6.0 and not all(p["is_safe"] for p in year)
+
+
+def test_environment_api_is_gzipped_when_asked(env_runtime):
+    client = create_app(env_runtime).test_client()
+    plain = client.get("/api/environment")
+    packed = client.get("/api/environment", headers={"Accept-Encoding": "gzip, deflate"})
+    assert (
+        packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    )
+    assert len(packed.data) < len(plain.data) / 3
+    assert gzip.decompress(packed.data) == plain.data
 
 
 def test_environment_page_without_data(tmp_path, clock):
