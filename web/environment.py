@@ -2,13 +2,13 @@
 
 Reads WeatherWatch/SiteWatch and their history from the database (stored by the gateway).
 The history is read as plain columns (never the ORM rows with their synthesis JSON); beyond
-two days it is averaged into at most ~1,500 buckets in SQL (rain and wind keep their maximum).
+a day it is averaged into at most ~1,500 buckets in SQL (rain and wind keep their maximum).
 The page fetches the history once, then only the rows newer than its last one (`since`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
@@ -30,7 +30,7 @@ SERIES = (
 )
 PEAK_SERIES = ("rain_rate_mm_h", "wind_speed_m_s")  # a bucket keeps the worst, not the mean
 MAX_HOURS = 24 * 366
-RAW_HOURS = 48  # up to this, every stored row; beyond, buckets
+RAW_HOURS = 24  # up to this, every stored row (poll resolution); beyond, buckets
 TARGET_POINTS = 1500
 
 
@@ -40,44 +40,49 @@ def _epoch_s(dialect: str):
     return func.extract("epoch", H.measured)
 
 
+def _iso_text(column, dialect: str):
+    """The time as ISO 8601 text made by the database: no Python datetime per row."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+    return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+
+
 def _history(session, since: datetime, hours: float, inclusive: bool) -> list[dict[str, Any]]:
+    """Plain rows of the plotted columns (Core, not ORM: ~10x faster, issue 14's bench)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
     after = H.measured >= since if inclusive else H.measured > since
-    columns = [getattr(H, name) for name in SERIES]
+    names = ("t", "is_safe", *SERIES)
     if hours <= RAW_HOURS:
-        rows = session.execute(
-            select(H.measured, H.is_safe, *columns).where(after).order_by(H.measured)
-        ).all()
-        return [
-            {"t": r[0].isoformat(), "is_safe": bool(r[1])}
-            | {name: r[i + 2] for i, name in enumerate(SERIES)}
-            for r in rows
+        query = (
+            select(_iso_text(H.measured, dialect), cast(H.is_safe, Integer),
+                   *[getattr(H, n) for n in SERIES])
+            .where(after)
+            .order_by(H.measured)
+        )  # fmt: skip
+    else:
+        bucket_s = max(60, int(hours * 3600 / TARGET_POINTS))
+        bucket = func.floor(_epoch_s(dialect) / bucket_s)
+        aggregates = [
+            func.max(getattr(H, n)) if n in PEAK_SERIES else func.avg(getattr(H, n)) for n in SERIES
         ]
-    bucket_s = max(60, int(hours * 3600 / TARGET_POINTS))
-    bucket = func.floor(_epoch_s(session.get_bind().dialect.name) / bucket_s)
-    aggregates = [
-        (func.max(getattr(H, n)) if n in PEAK_SERIES else func.avg(getattr(H, n))).label(n)
-        for n in SERIES
-    ]
-    rows = session.execute(
-        select(
-            func.min(H.measured),
-            func.min(cast(H.is_safe, Integer)),
-            *aggregates,
-        )
-        .where(after)
-        .group_by(bucket)
-        .order_by(literal_column("1"))
-    ).all()
-    return [
-        {"t": _utc(r[0]).isoformat(), "is_safe": bool(r[1])}
-        | {name: (round(r[i + 2], 3) if r[i + 2] is not None else None)
-           for i, name in enumerate(SERIES)}
-        for r in rows
-    ]  # fmt: skip
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        query = (
+            select(_iso_text(func.min(H.measured), dialect), func.min(cast(H.is_safe, Integer)),
+                   *aggregates)
+            .where(after)
+            .group_by(bucket)
+            .order_by(literal_column("1"))
+        )  # fmt: skip
+    rows = connection.execute(query).all()
+    history = [dict(zip(names, row, strict=True)) for row in rows]
+    bucketed = hours > RAW_HOURS
+    for point in history:
+        point["is_safe"] = bool(point["is_safe"])
+        if bucketed:  # averages: three decimals are plenty (and PostgreSQL returns Decimal)
+            for name in SERIES:
+                if point[name] is not None:
+                    point[name] = round(float(point[name]), 3)
+    return history
 
 
 def environment_data(

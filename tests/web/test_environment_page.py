@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,29 @@ def test_environment_page_without_data(tmp_path, clock):
     db.upgrade(runtime.engine)
     data = create_app(runtime).test_client().get("/api/environment").get_json()
     assert data["weather"] is None and data["history"] == []
+
+
+def test_environment_history_sql_on_both_databases(runtime, clock):
+    """The raw and bucketed queries are written per dialect: run them on SQLite and PostgreSQL."""
+    from orchestrator.model.watches import WeatherWatchHistory
+
+    start = clock.now()
+    with runtime.sessions.begin() as session:
+        for minute in range(180):
+            session.add(
+                WeatherWatchHistory(
+                    measured=start - timedelta(minutes=minute), is_safe=minute > 60,
+                    unsafe_reasons="", rain_rate_mm_h=1.0 if minute == 30 else 0.0,
+                    wind_speed_m_s=float(minute % 7), humidity_pct=50.0, temperature_c=5.0,
+                    dew_point_c=-2.0, pressure_hpa=770.0, sky_minus_ambient_c=-30.0, synthesis={},
+                )
+            )  # fmt: skip
+    client = create_app(runtime).test_client()
+    raw = client.get("/api/environment?hours=2").get_json()["history"]
+    assert len(raw) == 121 and raw[-1]["t"] == "2026-11-25T04:00:00Z"
+    assert raw[0]["t"] == "2026-11-25T02:00:00Z" and raw[0]["is_safe"] is True
+    week = client.get("/api/environment?hours=168").get_json()["history"]
+    assert 1 <= len(week) <= 180 / 6 + 2  # 403 s buckets
+    assert max(p["rain_rate_mm_h"] for p in week) == 1.0
+    assert max(p["wind_speed_m_s"] for p in week) == 6.0
+    assert [p["is_safe"] for p in week][-1] is False
