@@ -6,10 +6,13 @@ addresses and error texts are shown only to a logged-in operator (issue 18).
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, Response, current_app, render_template
 
 from orchestrator.status import system_status
 from orchestrator.users import Permission
@@ -48,10 +51,7 @@ def public_status(status: dict[str, Any]) -> dict[str, Any]:
 
 def _status_for_caller() -> dict[str, Any]:
     status = system_status(runtime())
-    user = optional_api_user()
-    if user is None or not user.can(Permission.OPERATE):
-        status = public_status(status)
-    return status
+    return status if _internals() else public_status(status)
 
 
 @blueprint.get("/")
@@ -59,6 +59,34 @@ def index():
     return render_template("status.html", status=_status_for_caller())
 
 
+class _StatusCache:
+    """The serialized status, kept `STATUS_CACHE_S` (1 s): every open page polls every 5 s and
+    a status costs several queries; within a second they all get the same answer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[bool, tuple[float, bytes]] = {}
+
+    def get(self, internals: bool, ttl_s: float) -> bytes:
+        now = time.monotonic()
+        with self._lock:
+            kept = self._kept.get(internals)
+            if kept is not None and now - kept[0] < ttl_s:
+                return kept[1]
+        status = system_status(runtime())
+        body = json.dumps(jsonable(status if internals else public_status(status))).encode()
+        with self._lock:
+            self._kept[internals] = (now, body)
+        return body
+
+
+def _internals() -> bool:
+    user = optional_api_user()
+    return user is not None and user.can(Permission.OPERATE)
+
+
 @blueprint.get("/api/status")
 def api_status():
-    return jsonify(jsonable(_status_for_caller()))
+    cache = current_app.extensions.setdefault("pyros_status_cache", _StatusCache())
+    body = cache.get(_internals(), current_app.config.get("STATUS_CACHE_S", 1.0))
+    return Response(body, mimetype="application/json")

@@ -181,3 +181,24 @@ def test_fuzzed_json_requests_never_crash_and_refusals_name_the_field(site):
             assert field and error.startswith(f"{field}: "), (response.json, body)
 
     check()
+
+
+def test_a_crash_shows_an_incident_id_and_no_trace(site, caplog):
+    from web import create_app
+
+    app = create_app(site)
+
+    def boom():
+        raise ZeroDivisionError("secret detail")
+
+    app.add_url_rule("/boom", view_func=boom)
+    app.add_url_rule("/api/boom", view_func=boom)
+    client = app.test_client()
+    page = client.get("/boom")
+    api = client.get("/api/boom")
+    assert page.status_code == 500 and api.status_code == 500
+    text = page.get_data(as_text=True)
+    assert "incident" in text and "secret detail" not in text and "Traceback" not in text
+    incident = api.json["error"].split("incident ")[1].split(",")[0]
+    assert "secret detail" not in api.json["error"]
+    assert any(incident in r.getMessage() and r.exc_info for r in caplog.records)
