@@ -85,9 +85,19 @@ def timed(client, url: str, n: int, headers=None) -> tuple[float, float, int]:
 def status_load(app, seconds: float = 5.0, clients: int = 8) -> tuple[float, float]:
     from waitress.server import create_server
 
+    from waitress import wasyncore
+
     server = create_server(app, host="127.0.0.1", port=0, threads=8)
     port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopped = threading.Event()
+
+    def serve():
+        while not stopped.is_set():
+            server.asyncore.loop(timeout=0.1, map=server._map, count=1)
+        wasyncore.close_all(map=server._map)
+        server.task_dispatcher.shutdown()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     latencies: list[float] = []
     lock = threading.Lock()
@@ -110,7 +120,8 @@ def status_load(app, seconds: float = 5.0, clients: int = 8) -> tuple[float, flo
         w.start()
     for w in workers:
         w.join()
-    server.close()
+    stopped.set()
+    thread.join(5)
     latencies.sort()
     return len(latencies) / seconds, latencies[int(0.95 * (len(latencies) - 1))]
 
