@@ -83,9 +83,8 @@ def timed(client, url: str, n: int, headers=None) -> tuple[float, float, int]:
 
 
 def status_load(app, seconds: float = 5.0, clients: int = 8) -> tuple[float, float]:
-    from waitress.server import create_server
-
     from waitress import wasyncore
+    from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=8)
     port = server.effective_port

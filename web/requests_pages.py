@@ -6,6 +6,9 @@ Everything goes through the one request builder; bad input re-shows the page wit
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -156,6 +159,30 @@ def edit(request_id: int):
     return redirect(url_for(".detail", request_id=request_id))
 
 
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "simulators" / "resources"
+
+
+@blueprint.post("/fake")
+@login_required
+def fake_request():
+    """Simulation mode only: submit one of the shipped example requests, chosen at random,
+    as the logged-in user (its program dropped: the user may be in none)."""
+    rt = runtime()
+    if not rt.config.simulators.enabled:
+        abort(404)
+    if not current_user.can(Permission.SUBMIT_REQUEST):
+        abort(403)
+    examples = sorted(EXAMPLES_DIR.glob("routine_request_*.xml"))
+    if not examples:
+        abort(404)
+    chosen = secrets.choice(examples)
+    spec = parse_request(chosen.read_bytes(), chosen.name).spec
+    spec.program = None
+    done = _builder().submit(rt.sessions, spec, current_user.username, "form")
+    flash(f"fake request {done.request_id} submitted from {chosen.name}")
+    return redirect(url_for(".detail", request_id=done.request_id))
+
+
 @blueprint.route("/new", methods=["GET", "POST"])
 @login_required
 def new_request():
@@ -163,8 +190,9 @@ def new_request():
     builder = _builder()
     filters = {ch.value: builder.filters(ch) for ch in Channel}
     form = request.form.to_dict()
+    simulated = rt.config.simulators.enabled
     if request.method == "GET":
-        return render_template("request_form.html", form=form, filters=filters)
+        return render_template("request_form.html", form=form, filters=filters, simulated=simulated)
     if not current_user.can(Permission.SUBMIT_REQUEST):
         abort(403)
     try:

@@ -188,3 +188,13 @@ def test_detail_edit_and_cancel(client, site):
         statuses = set(session.scalars(select(Sequence.status)))
     assert statuses == {SequenceStatus.CANCELLED}
     assert 'id="cancel"' not in client.get("/requests/1").get_data(as_text=True)
+
+
+def test_fake_request_in_simulation_mode(client, site):
+    assert site.config.simulators.enabled  # the default config simulates the site
+    assert 'id="fake-request"' in client.get("/requests/new").get_data(as_text=True)
+    assert client.post("/requests/fake").status_code == 400  # CSRF token required
+    response = client.post("/requests/fake", data={"csrf_token": csrf_of(client, "/requests/new")})
+    assert response.status_code == 302
+    read = client.get("/api/requests").json["requests"]
+    assert len(read) == 1 and read[0]["user"] == "alice" and read[0]["sequences"]
