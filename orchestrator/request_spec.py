@@ -87,6 +87,13 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return text or "request"
 
 
+def _aware_iso(value: Any) -> str:
+    """Python callers (the alert manager) may pass datetimes: as ISO text, zone kept."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON type")
+
+
 def spec_from_mapping(data: Any) -> RequestSpec:
     """A JSON-like mapping (the API's body) to a spec; types only, ranges are the builder's.
 
@@ -96,9 +103,11 @@ def spec_from_mapping(data: Any) -> RequestSpec:
     if not isinstance(data, dict):
         raise InputError("request", "must be a JSON object")
     try:
-        text = json.dumps(data, allow_nan=False)
+        text = json.dumps(data, allow_nan=False, default=_aware_iso)
     except ValueError:
         raise InputError("request", "numbers must be finite (no NaN or Infinity)") from None
+    except TypeError as exc:
+        raise InputError("request", f"not JSON data ({exc})") from None
     try:
         spec = _ADAPTER.validate_json(text, strict=True)
     except ValidationError as exc:
