@@ -6,6 +6,7 @@ builder checks it and writes it. Plain numbers with units in the names, UTC date
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -86,12 +87,29 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return text or "request"
 
 
+def _aware_iso(value: Any) -> str:
+    """Python callers (the alert manager) may pass datetimes: as ISO text, zone kept."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON type")
+
+
 def spec_from_mapping(data: Any) -> RequestSpec:
-    """A JSON-like mapping (the API's body) to a spec; types only, ranges are the builder's."""
+    """A JSON-like mapping (the API's body) to a spec; types only, ranges are the builder's.
+
+    Strict JSON types (issue 18): a number is a JSON number, never a string or a boolean; a
+    time is an ISO 8601 string with a zone, never a bare number; a count is a whole number.
+    """
     if not isinstance(data, dict):
         raise InputError("request", "must be a JSON object")
     try:
-        return _ADAPTER.validate_python(data)
+        text = json.dumps(data, allow_nan=False, default=_aware_iso)
+    except ValueError:
+        raise InputError("request", "numbers must be finite (no NaN or Infinity)") from None
+    except TypeError as exc:
+        raise InputError("request", f"not JSON data ({exc})") from None
+    try:
+        spec = _ADAPTER.validate_json(text, strict=True)
     except ValidationError as exc:
         err = exc.errors()[0]
         reason = err["msg"]
@@ -102,6 +120,15 @@ def spec_from_mapping(data: Any) -> RequestSpec:
         elif "input" in err and not isinstance(err["input"], dict | list):
             reason = f"{reason} (got {err['input']!r})"
         raise InputError(field_path(tuple(err["loc"])), reason) from None
+    for index, seq in enumerate(spec.sequences):
+        for name in ("window_start", "window_end", "preferred_time"):
+            value = getattr(seq, name)
+            if value is not None and value.utcoffset() is None:
+                raise InputError(
+                    f"sequences[{index}].{name}",
+                    "an ISO 8601 time needs a zone (e.g. 2026-11-25T20:00:00Z)",
+                )
+    return spec
 
 
 def spec_to_mapping(spec: RequestSpec) -> dict[str, Any]:

@@ -58,6 +58,8 @@ def export(obj: CliContext, request_id: int) -> None:
     from orchestrator.request_builder import spec_of_request
     from orchestrator.request_xml import request_to_xml
 
+    if not 1 <= request_id < 2**63:  # beyond any id column: SQLite raised OverflowError
+        raise InputError("request_id", f"no request {request_id} (ids are 1 to 2**63-1)")
     runtime = obj.runtime("export")
     with runtime.sessions() as session:
         request = session.get(Request, request_id)

@@ -6,6 +6,7 @@ PostgreSQL. Callers get a `sessionmaker` and use `with factory.begin() as sessio
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -61,5 +62,6 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@functools.cache  # the scripts do not change while a process runs; /api/status asks each call
 def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

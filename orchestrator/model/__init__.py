@@ -1,5 +1,6 @@
 """The domain model (SQLAlchemy 2.x typed declarative); import everything from here."""
 
+from orchestrator.model.accounts import ApiToken, LoginFailure, SiteSecret
 from orchestrator.model.base import Base, UTCDateTime
 from orchestrator.model.observations import Alert, AlertDecision, Image
 from orchestrator.model.pipeline import ErrorBoxReport, MasterFrame
@@ -34,6 +35,7 @@ __all__ = [
     "SEQUENCE_TRANSITIONS",
     "TERMINAL_STATUSES",
     "Album",
+    "ApiToken",
     "Alert",
     "AlertDecision",
     "Base",
@@ -45,6 +47,7 @@ __all__ = [
     "Image",
     "JobHeartbeat",
     "LogEntry",
+    "LoginFailure",
     "MajordomeState",
     "MasterFrame",
     "Plan",
@@ -56,6 +59,7 @@ __all__ = [
     "ScientificProgram",
     "Sequence",
     "SequenceStatus",
+    "SiteSecret",
     "SiteWatch",
     "SiteWatchHistory",
     "User",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Enum, ForeignKey, String, Table, Text
+from sqlalchemy import Column, Enum, ForeignKey, String, Table, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orchestrator.model.base import Base
@@ -54,6 +54,8 @@ class User(Base):
     last_name: Mapped[str] = mapped_column(String(64), default="")
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # registered on the web and not yet approved by an admin: may not log in
+    approved: Mapped[bool] = mapped_column(default=True, server_default=true())
     quota_h: Mapped[float] = mapped_column(default=0.0)  # hours this user may still spend
     used_h: Mapped[float] = mapped_column(default=0.0)
     created: Mapped[datetime]

@@ -103,6 +103,14 @@ def test_export_of_an_unknown_request_exits_2(folder):
     assert result.stderr == "pyros: request_id: no request 999\n"
 
 
+@pytest.mark.parametrize("request_id", ["99999999999999999999999", "0"])
+def test_export_of_an_id_out_of_range_exits_2(folder, request_id):
+    """Issue 18: an id beyond SQLite's integers printed an OverflowError traceback (exit 1)."""
+    result = pyros("export", request_id, cwd=folder)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"pyros: request_id: no request {request_id}")
+
+
 def test_user_add_refuses_bad_input_in_one_line(folder):
     env = {**os.environ, "PYROS_USER_PASSWORD": "night-sky-2026"}
     for args, message in [

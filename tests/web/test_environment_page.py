@@ -6,8 +6,10 @@ A day of history is produced by the synthesis and the store job's code on the ma
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -73,7 +75,8 @@ def test_environment_page_shows_synthesis_plots_and_refreshes(
         assert label in table
     assert "LAMP_FLAT_CAGIRE" in page.text_content("#env-site")
     assert page.locator("svg.plot").count() == 7
-    assert page.locator("svg.plot polyline").count() == 7
+    # the history comes by its own fetch (not embedded in the HTML): wait for the lines
+    page.wait_for_function("document.querySelectorAll('svg.plot polyline').length === 7")
     assert page.locator("rect.strip-unsafe").count() > 0
     # $PYROS_SCREENSHOT_DIR keeps the picture for a human look (tmp_path is pruned).
     shots = Path(os.environ.get("PYROS_SCREENSHOT_DIR", tmp_path))
@@ -97,6 +100,36 @@ def test_environment_api_validates_hours(env_runtime):
     assert len(data["history"]) >= 3 and data["weather"]["is_safe"] is False
     bad = client.get("/api/environment?hours=-1")
     assert bad.status_code == 400 and "hours" in bad.get_json()["error"]
+    bad = client.get("/api/environment?since=2026-11-25T00:00")
+    assert bad.status_code == 400 and bad.get_json()["field"] == "since"
+
+
+def test_environment_api_sends_only_newer_rows_and_buckets_long_spans(env_runtime):
+    client = create_app(env_runtime).test_client()
+    day = client.get("/api/environment?hours=24").get_json()["history"]
+    assert len(day) == 24 * 6
+    last = day[-4]["t"]
+    newer = client.get("/api/environment", query_string={"since": last}).get_json()["history"]
+    assert [p["t"] for p in newer] == [p["t"] for p in day[-3:]]
+    # a week is averaged in buckets (here 403 s: one 10-min row each), rain keeps its maximum
+    week = client.get("/api/environment?hours=168").get_json()["history"]
+    assert len(week) == len(day)
+    assert max(p["rain_rate_mm_h"] for p in week) == 6.0
+    assert [p["is_safe"] for p in week] == [p["is_safe"] for p in day]
+    year = client.get("/api/environment?hours=8760").get_json()["history"]
+    assert 1 <= len(year) < len(day)  # 5.8 h buckets
+    assert max(p["rain_rate_mm_h"] for p in year) == 6.0 and not all(p["is_safe"] for p in year)
+
+
+def test_environment_api_is_gzipped_when_asked(env_runtime):
+    client = create_app(env_runtime).test_client()
+    plain = client.get("/api/environment")
+    packed = client.get("/api/environment", headers={"Accept-Encoding": "gzip, deflate"})
+    assert (
+        packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    )
+    assert len(packed.data) < len(plain.data) / 3
+    assert gzip.decompress(packed.data) == plain.data
 
 
 def test_environment_page_without_data(tmp_path, clock):
@@ -104,3 +137,29 @@ def test_environment_page_without_data(tmp_path, clock):
     db.upgrade(runtime.engine)
     data = create_app(runtime).test_client().get("/api/environment").get_json()
     assert data["weather"] is None and data["history"] == []
+
+
+def test_environment_history_sql_on_both_databases(runtime, clock):
+    """The raw and bucketed queries are written per dialect: run them on SQLite and PostgreSQL."""
+    from orchestrator.model.watches import WeatherWatchHistory
+
+    start = clock.now()
+    with runtime.sessions.begin() as session:
+        for minute in range(180):
+            session.add(
+                WeatherWatchHistory(
+                    measured=start - timedelta(minutes=minute), is_safe=minute > 60,
+                    unsafe_reasons="", rain_rate_mm_h=1.0 if minute == 30 else 0.0,
+                    wind_speed_m_s=float(minute % 7), humidity_pct=50.0, temperature_c=5.0,
+                    dew_point_c=-2.0, pressure_hpa=770.0, sky_minus_ambient_c=-30.0, synthesis={},
+                )
+            )  # fmt: skip
+    client = create_app(runtime).test_client()
+    raw = client.get("/api/environment?hours=2").get_json()["history"]
+    assert len(raw) == 121 and raw[-1]["t"] == "2026-11-25T04:00:00Z"
+    assert raw[0]["t"] == "2026-11-25T02:00:00Z" and raw[0]["is_safe"] is True
+    week = client.get("/api/environment?hours=168").get_json()["history"]
+    assert 1 <= len(week) <= 180 / 6 + 2  # 403 s buckets
+    assert max(p["rain_rate_mm_h"] for p in week) == 1.0
+    assert max(p["wind_speed_m_s"] for p in week) == 6.0
+    assert [p["is_safe"] for p in week][-1] is False

@@ -71,29 +71,49 @@ function renderSite(site) {
   }
 }
 
+// Points further apart than this are a gap: drawn as a gap, not a straight line across it.
+function gapMs(points) {
+  const steps = points.slice(1).map((p, i) => p[0] - points[i][0]).sort((a, b) => a - b);
+  const median = steps.length ? steps[Math.floor(steps.length / 2)] : 60e3;
+  return Math.max(3 * median, 120e3);
+}
+
 function plot(history, key, title, unit, t0, t1) {
   const W = 320, H = 130, L = 44, R = 8, T = 20, B = 22;
   const box = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot", role: "img", "aria-label": title });
   box.appendChild(svg("text", { x: L, y: 13, class: "plot-title" }, `${title} (${unit})`));
   const points = history.filter(p => p[key] !== null && p[key] !== undefined)
-    .map(p => [Date.parse(p.t), p[key], p.is_safe]);
+    .map(p => [Date.parse(p.t), p[key], p.is_safe]).filter(p => p[0] >= t0);
   const x = t => L + (W - L - R) * (t - t0) / Math.max(1, t1 - t0);
   box.appendChild(svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B, class: "plot-frame" }));
   if (!points.length) {
     box.appendChild(svg("text", { x: L + 8, y: H / 2 + 4, class: "plot-empty" }, "no data"));
     return box;
   }
-  let lo = Math.min(...points.map(p => p[1])), hi = Math.max(...points.map(p => p[1]));
-  if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+  let lo = Infinity, hi = -Infinity;
+  for (const p of points) { if (p[1] < lo) lo = p[1]; if (p[1] > hi) hi = p[1]; }
+  const pad = (hi - lo) * 0.05;
+  if (hi - lo < 1e-9) { lo -= 1; hi += 1; } else { lo -= pad; hi += pad; }
   const y = v => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
-  // Safety strip along the bottom: green while safe, red while unsafe.
+  const gap = gapMs(points);
+  // Unsafe periods shaded over the plot, and a strip along the bottom: green safe, red unsafe.
   points.forEach((p, i) => {
-    const next = i + 1 < points.length ? points[i + 1][0] : t1;
-    box.appendChild(svg("rect", { x: x(p[0]), y: H - B + 2, width: Math.max(0.5, x(next) - x(p[0])),
-      height: 4, class: p[2] ? "strip-safe" : "strip-unsafe" }));
+    const next = i + 1 < points.length ? Math.min(points[i + 1][0], p[0] + gap) : Math.min(t1, p[0] + gap);
+    const width = Math.max(0.5, x(next) - x(p[0]));
+    box.appendChild(svg("rect", { x: x(p[0]), y: H - B + 2, width, height: 4,
+      class: p[2] ? "strip-safe" : "strip-unsafe" }));
+    if (!p[2]) box.appendChild(svg("rect", { x: x(p[0]), y: T, width, height: H - T - B, class: "plot-unsafe" }));
   });
-  box.appendChild(svg("polyline", { points: points.map(p => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" "),
-    class: "plot-line" }));
+  let segment = [];
+  const flush = () => {
+    if (segment.length) box.appendChild(svg("polyline", { points: segment.join(" "), class: "plot-line" }));
+    segment = [];
+  };
+  points.forEach((p, i) => {
+    if (i > 0 && p[0] - points[i - 1][0] > gap) flush();
+    segment.push(`${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`);
+  });
+  flush();
   box.appendChild(svg("text", { x: L - 4, y: T + 8, class: "plot-axis", "text-anchor": "end" }, fmt(hi)));
   box.appendChild(svg("text", { x: L - 4, y: H - B, class: "plot-axis", "text-anchor": "end" }, fmt(lo)));
   const ticks = 4;  // every 6 h on a 24 h plot
@@ -106,23 +126,34 @@ function plot(history, key, title, unit, t0, t1) {
   return box;
 }
 
+// The history is fetched whole once, then only the rows after the last one (incremental).
+let history = [];
+let loaded = false;
+
 function render(data) {
   document.getElementById("env-time").textContent = data.time.replace("T", " ").slice(0, 19);
   document.getElementById("env-hours").textContent = data.hours;
   renderWeather(data.weather);
   renderSite(data.site);
   const t1 = Date.parse(data.time), t0 = t1 - data.hours * 3600e3;
+  history = history.filter(p => Date.parse(p.t) >= t0);
   document.getElementById("env-plots").replaceChildren(
-    ...SERIES.map(([key, title, unit]) => plot(data.history, key, title, unit, t0, t1)));
+    ...SERIES.map(([key, title, unit]) => plot(history, key, title, unit, t0, t1)));
 }
 
 async function refresh() {
   try {
-    render(await (await fetch("api/environment")).json());
+    const last = loaded && history.length ? history[history.length - 1].t : null;
+    const url = "api/environment?hours=24" + (last ? "&since=" + encodeURIComponent(last) : "");
+    const data = await (await fetch(url)).json();
+    history = loaded ? history.concat(data.history) : data.history;
+    loaded = true;
+    render(data);
   } catch (e) {
     document.getElementById("env-verdict").textContent = "UNKNOWN (page data unreachable)";
     document.getElementById("env-safety").className = "unsafe";
   }
 }
 render(JSON.parse(document.getElementById("env-data").textContent));
+refresh();
 setInterval(refresh, 5000);

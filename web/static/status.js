@@ -29,7 +29,7 @@ async function refresh() {
     const counts = Object.entries(s.sequences || {}).sort().map(([k, v]) => `${k} ${v}`);
     document.getElementById("sequences").textContent = "Sequences: " + (counts.join(", ") || "none");
     fillTable("jobs", s.jobs || [], [j => j.name, j => j.process, j => j.age_s, j => j.late ? "LATE" : j.state]);
-    fillTable("devices", s.devices || [], [d => d.role, d => d.adapter, d => d.address, d => d.device, d => d.state]);
+    fillTable("devices", s.devices || [], [d => d.role, d => d.adapter, d => d.address || "—", d => d.device, d => d.state]);
   } catch (e) {
     document.getElementById("verdict").textContent = "UNKNOWN (status unreachable)";
     document.getElementById("safety").className = "unsafe";

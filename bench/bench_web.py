@@ -1,0 +1,164 @@
+"""Benchmark of the web app: `/api/environment` over 24 h, 7 days and a year (bucketed),
+the dashboard, and `/api/status` with 8 concurrent clients on waitress over loopback.
+
+History: one row a minute over BENCH_DAYS days (default 30; 365 reproduces the issue's
+525,600-row baseline but needs ~1 GB of disk), each with a ~2 KB synthesis JSON as the gateway
+stores. Prints figures; asserts nothing.
+Run: .venv/bin/python bench/bench_web.py
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import insert  # noqa: E402
+
+from orchestrator.bootstrap import init_site  # noqa: E402
+from orchestrator.clock import ManualClock  # noqa: E402
+from orchestrator.config import default_config_text, parse_config  # noqa: E402
+from orchestrator.model.watches import WeatherWatchHistory  # noqa: E402
+from orchestrator.runtime import Runtime  # noqa: E402
+from web import create_app  # noqa: E402
+
+DAYS = int(os.environ.get("BENCH_DAYS", "30"))
+NOW = datetime(2026, 11, 25, 4, tzinfo=UTC)
+SYNTHESIS = {
+    "elements": {f"element_{i}": {"value": i, "interpretation": "x" * 60} for i in range(24)}
+}
+
+
+def fill(runtime: Runtime) -> int:
+    rows = DAYS * 1440
+    start = NOW - timedelta(days=DAYS)
+    with runtime.engine.begin() as conn:
+        batch = []
+        for i in range(rows):
+            batch.append(
+                {
+                    "measured": start + timedelta(minutes=i),
+                    "is_safe": i % 600 > 60,
+                    "unsafe_reasons": "",
+                    "rain_rate_mm_h": 0.0,
+                    "wind_speed_m_s": 3 + (i % 17) / 4,
+                    "wind_direction_deg": 180.0,
+                    "humidity_pct": 40 + (i % 50),
+                    "temperature_c": 5 + (i % 1440) / 100,
+                    "dew_point_c": -3.0,
+                    "pressure_hpa": 770.0,
+                    "sky_minus_ambient_c": -30.0,
+                    "synthesis": SYNTHESIS,
+                }
+            )
+            if len(batch) == 5000:
+                conn.execute(insert(WeatherWatchHistory), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(WeatherWatchHistory), batch)
+    return rows
+
+
+def timed(client, url: str, n: int, headers=None) -> tuple[float, float, int]:
+    times = []
+    size = 0
+    for _ in range(n):
+        t0 = time.perf_counter()
+        response = client.get(url, headers=headers or {})
+        times.append((time.perf_counter() - t0) * 1000)
+        size = len(response.data)
+        assert response.status_code == 200, response.data[:200]
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))], size
+
+
+def status_load(app, seconds: float = 5.0, clients: int = 8) -> tuple[float, float]:
+    from waitress import wasyncore
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    port = server.effective_port
+    stopped = threading.Event()
+
+    def serve():
+        while not stopped.is_set():
+            server.asyncore.loop(timeout=0.1, map=server._map, count=1)
+        wasyncore.close_all(map=server._map)
+        server.task_dispatcher.shutdown()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        mine = []
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            conn.request("GET", "/api/status")
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - t0) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=worker) for _ in range(clients)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    stopped.set()
+    thread.join(5)
+    latencies.sort()
+    return len(latencies) / seconds, latencies[int(0.95 * (len(latencies) - 1))]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = parse_config(default_config_text(), Path(tmp))
+        runtime = Runtime(config, ManualClock(NOW))
+        init_site(runtime, "bench-password")
+        t0 = time.perf_counter()
+        rows = fill(runtime)
+        size_mb = (
+            (Path(tmp) / "var" / "pyros.db").stat().st_size / 1e6
+            if (Path(tmp) / "var" / "pyros.db").exists()
+            else float("nan")
+        )
+        print(f"history: {rows} one-minute rows ({DAYS} days) in {time.perf_counter() - t0:.0f} s, "
+              f"SQLite file {size_mb:.0f} MB; {os.cpu_count()} CPUs")  # fmt: skip
+        app = create_app(runtime)
+        client = app.test_client()
+        gz = {"Accept-Encoding": "gzip"}
+        for label, url in (
+            ("24 h", "/api/environment?hours=24"),
+            ("7 days", "/api/environment?hours=168"),
+            ("1 year (bucketed)", "/api/environment?hours=8760"),
+        ):
+            p50, p95, size = timed(client, url, 30)
+            _, _, zsize = timed(client, url, 3, gz)
+            print(f"environment {label:18} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+                  f"{size / 1e3:6.0f} KB ({zsize / 1e3:.0f} KB gzip)")  # fmt: skip
+        last = json.loads(client.get("/api/environment?hours=24").data)["history"][-2]["t"]
+        p50, p95, size = timed(client, f"/api/environment?since={last.replace('+', '%2B')}", 30)
+        print(f"environment incremental (since)  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {size} B")
+        p50, p95, _ = timed(client, "/", 30)
+        print(f"dashboard /                      p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+        rate, p95 = status_load(app)
+        print(f"/api/status, 8 clients, waitress: {rate:.0f} req/s, p95 {p95:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
