@@ -240,6 +240,69 @@ class SimulatorsConfig(_Section):
         return _parse_address(self.alpaca_address)
 
 
+AUTOMATION_ACTIONS = ("replan", "darks", "bias", "flats", "park", "close", "report")
+
+
+class MajordomeConfig(_Section):
+    """The conductor: its tick, the safety poll, action deadlines and the safe-to-open checks."""
+
+    tick_period_s: Annotated[float, Field(gt=0, le=1)] = 1.0
+    safety_poll_s: Annotated[float, Field(gt=0, le=10)] = 0.05  # IsSafe read from the gateway
+    safety_timeout_s: Annotated[float, Field(gt=0, le=30)] = 1.0  # no answer = unsafe
+    abort_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    close_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    park_timeout_s: Annotated[float, Field(gt=0)] = 180.0
+    open_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    reconnect_min_s: Annotated[float, Field(gt=0)] = 2.0  # device back-off, doubled to max
+    reconnect_max_s: Annotated[float, Field(gt=0)] = 120.0
+    min_free_disk_mb: Annotated[float, Field(ge=0)] = 500.0  # in folders.images
+    # dusk and dawn sky flats while the Sun is between these altitudes (high > low)
+    flats_sun_high_deg: Annotated[float, Field(ge=-20, le=10)] = -3.0
+    flats_sun_low_deg: Annotated[float, Field(ge=-20, le=10)] = -9.0
+    darks_count: Annotated[int, Field(ge=0, le=100)] = 5
+    bias_count: Annotated[int, Field(ge=0, le=100)] = 10
+    required_roles: tuple[str, ...] = ("mount", "dome")  # one failing = unsafe (RTS2)
+
+    @field_validator("required_roles")
+    @classmethod
+    def _roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [r for r in value if r not in DEVICE_ROLES]
+        if unknown:
+            known = ", ".join(DEVICE_ROLES)
+            raise ValueError(f"unknown role(s) {', '.join(unknown)} (known: {known})")
+        return value
+
+    @model_validator(mode="after")
+    def _flats_window(self) -> MajordomeConfig:
+        if self.flats_sun_high_deg <= self.flats_sun_low_deg:
+            raise ValueError(
+                "flats_sun_high_deg must be above flats_sun_low_deg "
+                f"(got {self.flats_sun_high_deg:g} <= {self.flats_sun_low_deg:g})"
+            )
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        return self
+
+
+class AutomationEntry(_Section):
+    """A user's cron-style job: a cron expression in the site's timezone and one fixed action."""
+
+    cron: str = Field(min_length=1)
+    action: Literal["replan", "darks", "bias", "flats", "park", "close", "report"]
+    name: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+        return value
+
+
 class Config(_Section):
     site: SiteConfig
     clock: ClockConfig = ClockConfig()
@@ -252,6 +315,8 @@ class Config(_Section):
     web: WebConfig = WebConfig()
     devices: DevicesConfig = DevicesConfig()
     simulators: SimulatorsConfig = SimulatorsConfig()
+    majordome: MajordomeConfig = MajordomeConfig()
+    automation: tuple[AutomationEntry, ...] = ()
     source: Path | None = None  # the file it was read from (set by the loader)
 
 

@@ -13,7 +13,14 @@ from orchestrator.model.requests import (
     Sequence,
     SequenceStatus,
 )
-from orchestrator.model.system import Command, DeviceStatus, JobHeartbeat, LogEntry, MajordomeState
+from orchestrator.model.system import (
+    Command,
+    DeviceStatus,
+    JobHeartbeat,
+    LogEntry,
+    MajordomeHistory,
+    MajordomeState,
+)
 from orchestrator.model.users import Country, Role, ScientificProgram, User, UserLevel
 from orchestrator.model.watches import (
     SiteWatch,
@@ -35,6 +42,7 @@ __all__ = [
     "Image",
     "JobHeartbeat",
     "LogEntry",
+    "MajordomeHistory",
     "MajordomeState",
     "Plan",
     "Request",
