@@ -112,8 +112,6 @@ class CommandRunner:
         if kind in DEVICE_KINDS and not (kind == "park" and args.get("automation")):
             if m.store.snapshot().mode != "MANUAL":
                 raise Refused(f"{kind}: device commands are accepted in MANUAL mode only")
-            if kind in MOVES:
-                self._interlock(kind, args, who)
         return handler(args, who)
 
     def _interlock(self, kind: str, args: dict, who: str) -> None:
@@ -169,6 +167,7 @@ class CommandRunner:
 
         ra, dec = _number(args, "ra_deg", 0, 360), _number(args, "dec_deg", -90, 90)
         mount = self._device("mount")
+        self._interlock("slew", args, who)  # after the arguments: a bad one says so first
         mount.slew(
             SkyCoord(ra * u.deg, dec * u.deg),
             timeout_s=self.majordome.runtime.config.majordome.park_timeout_s,
@@ -184,6 +183,7 @@ class CommandRunner:
         return step.text()
 
     def _unpark(self, args: dict, who: str) -> str:
+        self._interlock("unpark", args, who)
         self._device("mount").unpark(
             timeout_s=self.majordome.runtime.config.majordome.park_timeout_s
         )
@@ -191,6 +191,7 @@ class CommandRunner:
 
     def _dome_open(self, args: dict, who: str) -> str:
         t = self.majordome.runtime.config.majordome.open_timeout_s
+        self._interlock("dome_open", args, who)
         self._device("dome").open_shutter(timeout_s=t)
         return "shutter open"
 

@@ -38,8 +38,12 @@ def plc_sim(clock):
 def gateway(tmp_path, clock, plc_sim, runtime):
     """Our gateway polling the PLC simulator, storing its synthesis in the test's database."""
     gw = Gateway(
-        gateway_config(tmp_path), clock, runtime.sessions,
-        plc_address=("127.0.0.1", plc_sim.port), port=0, discovery_port=0,
+        gateway_config(tmp_path),
+        clock,
+        runtime.sessions,
+        plc_address=("127.0.0.1", plc_sim.port),
+        port=0,
+        discovery_port=0,
     ).start()
     yield gw
     gw.stop()
@@ -60,8 +64,9 @@ def majordome_runtime(runtime, gateway, alpaca: str | None = None, extra: str = 
         update={
             "database": runtime.config.database,
             "folders": runtime.config.folders,
-            "gateway": config.gateway.model_copy(update={"host": gateway.host,
-                                                         "port": gateway.port}),
+            "gateway": config.gateway.model_copy(
+                update={"host": gateway.host, "port": gateway.port}
+            ),
         }
     )
     return Runtime(config, runtime.clock)
