@@ -37,7 +37,7 @@ class Majordome:
         self.devices = devices
         self.observer = observer
         self.reader = reader or SafetyReader(runtime)
-        self.store = StateStore(runtime)
+        self.store = StateStore(runtime, cached=True)
         self.verdict = Verdict(False, ("safety not read yet",))
         self._lock = threading.RLock()  # one decision at a time (tick, pre-emption, commands)
         self._reacting = threading.Lock()  # one safety reaction at a time
@@ -81,12 +81,13 @@ class Majordome:
     def next_due(self) -> int | None:
         """The planned sequence whose entry of the newest schedule has started, earliest first."""
         now = self.now()
+        latest = (
+            select(Schedule.id)
+            .order_by(Schedule.created.desc(), Schedule.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         with self.runtime.sessions() as session:
-            latest = session.scalar(
-                select(Schedule.id).order_by(Schedule.created.desc(), Schedule.id.desc()).limit(1)
-            )
-            if latest is None:
-                return None
             return session.scalar(
                 select(ScheduleEntry.sequence_id)
                 .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)

@@ -92,23 +92,35 @@ class Snapshot:
 class StateStore:
     """The stored majordome row; every change is one transaction with its history row."""
 
-    def __init__(self, runtime):
+    def __init__(self, runtime, cached: bool = False):
         self.runtime = runtime
         self._lock = threading.RLock()
+        # The orchestrator is the row's only writer (one orchestrator per site): it may keep
+        # what it wrote instead of reading it back at every tick. Readers (CLI) never cache.
+        self._cached = cached
+        self._last: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
-        with self.runtime.sessions() as session:
-            row = session.get(MajordomeState, 1)
-            if row is None:
-                return Snapshot(M.STARTUP, "AUTO", False, None, "", self.runtime.clock.now())
-            return Snapshot(
-                State(row.state),
-                row.mode,
-                row.paused,
-                row.current_sequence_id,
-                row.reason,
-                row.updated,
-            )
+        with self._lock:
+            if self._cached and self._last is not None:
+                return self._last
+            with self.runtime.sessions() as session:
+                snap = self._snap(session.get(MajordomeState, 1))
+            if self._cached:
+                self._last = snap
+            return snap
+
+    def _snap(self, row: MajordomeState | None) -> Snapshot:
+        if row is None:
+            return Snapshot(M.STARTUP, "AUTO", False, None, "", self.runtime.clock.now())
+        return Snapshot(
+            State(row.state),
+            row.mode,
+            row.paused,
+            row.current_sequence_id,
+            row.reason,
+            row.updated,
+        )
 
     @property
     def state(self) -> State:
@@ -137,11 +149,13 @@ class StateStore:
         """
         to = State(to)
         with self._lock, self.runtime.sessions.begin() as session:
+            self._last = None
             row = self._row(session)
             current = State(row.state)
             if current == to:
                 row.reason = reason
                 row.updated = self.runtime.clock.now()
+                self._last = self._snap(row) if self._cached else None
                 return current
             if not force and to not in TRANSITIONS[current]:
                 raise IllegalTransition(
@@ -154,16 +168,19 @@ class StateStore:
                     time=now, from_state=current.value, to_state=to.value, reason=reason
                 )
             )
+            self._last = self._snap(row) if self._cached else None
             return current
 
     def set(self, **fields) -> None:
         """Store mode / paused / current_sequence_id (not the state: only `move` does that)."""
         assert "state" not in fields
         with self._lock, self.runtime.sessions.begin() as session:
+            self._last = None
             row = self._row(session)
             for name, value in fields.items():
                 setattr(row, name, value)
             row.updated = self.runtime.clock.now()
+            self._last = self._snap(row) if self._cached else None
 
     def history(self, since: datetime | None = None) -> list[MajordomeHistory]:
         with self.runtime.sessions() as session:
