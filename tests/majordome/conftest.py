@@ -12,7 +12,7 @@ from plc_gateway.server import Gateway
 from simulators.plc_simulator import PlcSimulator
 from tests.device_peers import config_text, device_toml
 from tests.helpers import wait_for
-from tests.plc_gateway.conftest import gateway_config
+from tests.plc_gateway.conftest import _without_sections, gateway_config
 
 FAST = """
 [majordome]
@@ -59,7 +59,8 @@ def make_safe(gateway, clock) -> None:
 def majordome_runtime(runtime, gateway, alpaca: str | None = None, extra: str = "") -> Runtime:
     """The test's database and clock; the gateway's address; the Alpaca simulator's devices."""
     devices = device_toml(alpaca=alpaca) if alpaca else ""
-    config = parse_config(config_text(devices, FAST + extra), runtime.config.folders.data.parent)
+    text = _without_sections(config_text(devices), ("majordome",)) + FAST + extra
+    config = parse_config(text, runtime.config.folders.data.parent)
     config = config.model_copy(
         update={
             "database": runtime.config.database,
