@@ -9,11 +9,12 @@ from click.testing import CliRunner
 from orchestrator.cli import cli
 from orchestrator.config import default_config_text
 from tests.helpers import free_port, pyros
+from tests.plc_gateway.conftest import _without_sections
 
 
 def _run(tmp_path, extra: str, *args: str):
     path = tmp_path / "pyros.toml"
-    path.write_text(default_config_text() + extra)
+    path.write_text(_without_sections(default_config_text(), ("majordome",)) + extra)
     return CliRunner().invoke(cli, ["--config", str(path), *args])
 
 
