@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -152,6 +153,62 @@ class OverheadsConfig(_Section):
     slew_rate_deg_s: Annotated[float, Field(gt=0)] = 3.0  # planner: + distance / rate
     readout_s: Annotated[float, Field(ge=0)] = 5.0
     filter_change_s: Annotated[float, Field(ge=0)] = 3.0
+
+
+class ObserverConfig(_Section):
+    """Deadlines and dome following of sequence execution (orchestrator.observer)."""
+
+    slew_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 180.0
+    dome_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    filter_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    readout_margin_s: Annotated[float, Field(gt=0, le=3600)] = 60.0  # beyond the exposure
+    dome_follow_period_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    dome_follow_tolerance_deg: Annotated[float, Field(gt=0, le=45)] = 3.0
+
+
+class CalibrationsConfig(_Section):
+    """Sky flats at dusk and dawn, bias and darks (orchestrator.observer.calibrations)."""
+
+    sun_alt_max_deg: Annotated[float, Field(ge=-30, le=10)] = -3.0  # flats start below this
+    sun_alt_min_deg: Annotated[float, Field(ge=-30, le=10)] = -10.0  # ... and stop below this
+    flat_target_adu: Annotated[float, Field(gt=0, le=65535)] = 25000.0
+    flat_min_adu: Annotated[float, Field(ge=0, le=65535)] = 10000.0  # frames kept in between
+    flat_max_adu: Annotated[float, Field(gt=0, le=65535)] = 40000.0
+    flat_first_exposure_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    flat_min_exposure_s: Annotated[float, Field(gt=0, le=600)] = 0.5
+    flat_max_exposure_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    flat_count: Annotated[int, Field(ge=1, le=100)] = 5  # kept per filter
+    flat_max_tries: Annotated[int, Field(ge=1, le=1000)] = 20  # frames taken per filter at most
+    flat_altitude_deg: Annotated[float, Field(ge=20, le=90)] = 75.0  # opposite the Sun
+    bias_count: Annotated[int, Field(ge=0, le=200)] = 10
+    bias_exposure_s: Annotated[float, Field(ge=0, le=1)] = 0.0
+    dark_count: Annotated[int, Field(ge=0, le=200)] = 5
+
+    # Each check sits on the later of its two keys, so the error names that key.
+    @field_validator("sun_alt_min_deg")
+    @classmethod
+    def _sun_window(cls, value: float, info: ValidationInfo) -> float:
+        if "sun_alt_max_deg" in info.data and value >= info.data["sun_alt_max_deg"]:
+            raise ValueError(f"must be below sun_alt_max_deg ({info.data['sun_alt_max_deg']})")
+        return value
+
+    @field_validator("flat_max_adu")
+    @classmethod
+    def _adu_range(cls, value: float, info: ValidationInfo) -> float:
+        low, target = info.data.get("flat_min_adu"), info.data.get("flat_target_adu")
+        if low is not None and target is not None and not low <= target <= value:
+            raise ValueError(
+                f"flat_min_adu ({low}) <= flat_target_adu ({target}) <= flat_max_adu must hold"
+            )
+        return value
+
+    @field_validator("flat_max_exposure_s")
+    @classmethod
+    def _exposure_range(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("flat_min_exposure_s")
+        if low is not None and value < low:
+            raise ValueError(f"must be >= flat_min_exposure_s ({low})")
+        return value
 
 
 class ServerConfig(_Section):
@@ -311,6 +368,8 @@ class Config(_Section):
     plc: PlcConfig = PlcConfig()
     safety: SafetyConfig = SafetyConfig()
     overheads: OverheadsConfig = OverheadsConfig()
+    observer: ObserverConfig = ObserverConfig()
+    calibrations: CalibrationsConfig = CalibrationsConfig()
     gateway: GatewayConfig = GatewayConfig()
     web: WebConfig = WebConfig()
     devices: DevicesConfig = DevicesConfig()

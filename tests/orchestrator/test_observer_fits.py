@@ -12,8 +12,8 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from sqlalchemy import select
 
-from orchestrator.fits import Exposure, image_path, night_of, save_image, write_fits
 from orchestrator.model import Image, WeatherWatch, WeatherWatchHistory
+from orchestrator.observer.fits import Exposure, image_path, night_of, save_image, write_fits
 
 M42 = SkyCoord(ra=83.8221 * u.deg, dec=-5.3911 * u.deg)
 

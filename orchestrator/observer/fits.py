@@ -1,7 +1,7 @@
 """FITS files of the cameras: full headers, a naming convention, atomic writes, the Image row.
 
-Called by the observer and by `pyros devices check` after an exposure. File naming, under
-config folders.images:
+Called by the observer, the calibrations and `pyros devices check` after an exposure. File
+naming, under config folders.images:
 
     NIGHT/CHANNEL/YYYYMMDDTHHMMSSmmm_CHANNEL_TYPE[_OBJECT][_FILTER]_EXPs.fits
 
@@ -199,6 +199,7 @@ def save_image(runtime: Runtime, data: np.ndarray, exposure: Exposure) -> Image:
             image_type=exposure.image_type,
             channel=exposure.channel,
             date_obs=exposure.date_obs,
+            night=night_of(exposure.date_obs, site),
             exposure_s=exposure.exposure_s,
             filter_name=exposure.filter_name,
             object_name=exposure.object_name,
