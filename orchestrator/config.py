@@ -313,11 +313,6 @@ class MajordomeConfig(_Section):
     reconnect_min_s: Annotated[float, Field(gt=0)] = 2.0  # device back-off, doubled to max
     reconnect_max_s: Annotated[float, Field(gt=0)] = 120.0
     min_free_disk_mb: Annotated[float, Field(ge=0)] = 500.0  # in folders.images
-    # dusk and dawn sky flats while the Sun is between these altitudes (high > low)
-    flats_sun_high_deg: Annotated[float, Field(ge=-20, le=10)] = -3.0
-    flats_sun_low_deg: Annotated[float, Field(ge=-20, le=10)] = -9.0
-    darks_count: Annotated[int, Field(ge=0, le=100)] = 5
-    bias_count: Annotated[int, Field(ge=0, le=100)] = 10
     required_roles: tuple[str, ...] = ("mount", "dome")  # one failing = unsafe (RTS2)
 
     @field_validator("required_roles")
@@ -330,12 +325,7 @@ class MajordomeConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _flats_window(self) -> MajordomeConfig:
-        if self.flats_sun_high_deg <= self.flats_sun_low_deg:
-            raise ValueError(
-                "flats_sun_high_deg must be above flats_sun_low_deg "
-                f"(got {self.flats_sun_high_deg:g} <= {self.flats_sun_low_deg:g})"
-            )
+    def _backoff(self) -> MajordomeConfig:
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be >= reconnect_min_s")
         return self

@@ -205,14 +205,14 @@ def night(obj: CliContext, night_date) -> None:
             return "never"
         return f"{instant:%Y-%m-%d %H:%M:%S} UTC   {instant.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}"
 
-    m = config.majordome
+    c = config.calibrations
     click.echo(f"Night of {times.night} at {config.site.name} ({config.site.timezone})")
     click.echo(f"  sunset              {both(times.sunset)}")
     click.echo(f"  dusk ({times.twilight:<12}) {both(times.dusk)}")
     click.echo(f"  dawn ({times.twilight:<12}) {both(times.dawn)}")
     click.echo(f"  sunrise             {both(times.sunrise)}")
     for name, window in (("dusk flats", times.dusk_flats), ("dawn flats", times.dawn_flats)):
-        click.echo(f"  {name} (Sun {m.flats_sun_high_deg:g}..{m.flats_sun_low_deg:g} deg)")
+        click.echo(f"  {name} (Sun {c.sun_alt_max_deg:g}..{c.sun_alt_min_deg:g} deg)")
         click.echo(f"    from              {both(window[0] if window else None)}")
         click.echo(f"    to                {both(window[1] if window else None)}")
     click.echo(f"  Moon illumination   {times.moon_illumination * 100:.0f} %")

@@ -244,7 +244,13 @@ class Majordome:
         self.store.set(current_sequence_id=sequence_id)
 
         def run() -> None:
-            result = self.observer.execute(sequence_id)
+            try:
+                result = self.observer.execute(sequence_id)
+            except Exception as exc:  # not PLANNED any more, or the observer busy: skip it
+                log.error("sequence %s not started: %s", sequence_id, exc)
+                self.store.set(current_sequence_id=None)
+                self.wake.set()
+                return
             log.info(
                 "sequence %s %s%s",
                 sequence_id,

@@ -10,8 +10,8 @@ EXTRA_S = 60.0  # readout and download beyond the exposure itself
 def expose(
     majordome, camera: str, filter_name: str | None, exposure_s: float, image_type: str = "light"
 ) -> str:
-    from orchestrator.fits import Exposure, save_image
     from orchestrator.majordome.commands import Refused
+    from orchestrator.observer.fits import Exposure, save_image
 
     devices = majordome.devices
     role, wheel_role = f"camera_{camera}", f"filterwheel_{camera}"

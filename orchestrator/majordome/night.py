@@ -109,13 +109,13 @@ def night_times(
 
 
 def times_for(config, night: date) -> NightTimes:
-    m = config.majordome
+    c = config.calibrations
     return night_times(
         Site.from_config(config.site),
         night,
         config.site.twilight,
-        m.flats_sun_high_deg,
-        m.flats_sun_low_deg,
+        c.sun_alt_max_deg,
+        c.sun_alt_min_deg,
     )
 
 

@@ -10,14 +10,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from orchestrator.devices.errors import DeviceError
 from orchestrator.errors import IllegalTransition
 from orchestrator.majordome import reaction
 from orchestrator.majordome.core import Majordome
 from orchestrator.majordome.states import State
-from orchestrator.model import Album, Plan, Schedule, ScheduleEntry, Sequence
 
 log = logging.getLogger(__name__)
 M = State
@@ -231,24 +228,9 @@ def _reconnect_required(m: Majordome) -> str:
 
 def _filters_tonight(m: Majordome) -> dict[str, list[str]]:
     """Filters of tonight's newest schedule, by channel (what the flats are for)."""
-    with m.runtime.sessions() as session:
-        latest = session.scalar(select(Schedule.id).order_by(Schedule.created.desc()).limit(1))
-        if latest is None:
-            return {}
-        rows = session.execute(
-            select(Album.channel, Plan.filter_name)
-            .join(Plan, Plan.album_id == Album.id)
-            .join(Sequence, Sequence.id == Album.sequence_id)
-            .join(ScheduleEntry, ScheduleEntry.sequence_id == Sequence.id)
-            .where(ScheduleEntry.schedule_id == latest)
-            .distinct()
-        ).all()
-    filters: dict[str, list[str]] = {}
-    for channel, name in rows:
-        filters.setdefault(str(channel), [])
-        if name not in filters[str(channel)]:
-            filters[str(channel)].append(name)
-    return filters
+    from orchestrator.observer.calibrations import filters_scheduled
+
+    return filters_scheduled(m.runtime)
 
 
 def _start_flats(m: Majordome, kind: str) -> None:
@@ -267,30 +249,27 @@ def _start_flats(m: Majordome, kind: str) -> None:
     m.start_calibration(kind, work)
 
 
-def take_darks_bias(m: Majordome) -> None:
-    """Bias and darks of tonight's exposure times, for every configured camera."""
-    from orchestrator.observer.calibrations import exposures_used_tonight, take_bias, take_darks
+def _cameras(m: Majordome) -> list[str]:
+    return [
+        r.removeprefix("camera_").upper() for r in ("camera_vis", "camera_nir") if r in m.devices
+    ]
 
-    cfg = m.runtime.config.majordome
-    night = m.night().night
-    for role in ("camera_vis", "camera_nir"):
-        if role not in m.devices:
-            continue
-        channel = role.removeprefix("camera_").upper()
+
+def take_darks_bias(m: Majordome) -> None:
+    """Bias, and darks of tonight's exposure times, for every configured camera."""
+    from orchestrator.observer.calibrations import exposures_used_tonight, take_bias, take_darks
+    from orchestrator.observer.fits import night_of
+
+    cfg = m.runtime.config.calibrations
+    exposures = sorted(exposures_used_tonight(m.runtime, night_of(m.now(), m.runtime.config.site)))
+    for channel in _cameras(m):
         take_bias(m.runtime, m.devices, channel, cfg.bias_count)
-        exposures = sorted(exposures_used_tonight(m.runtime, night).get(channel, ()))
         if exposures:
-            take_darks(m.runtime, m.devices, channel, exposures, cfg.darks_count)
+            take_darks(m.runtime, m.devices, channel, exposures, cfg.dark_count)
 
 
 def take_bias_only(m: Majordome) -> None:
     from orchestrator.observer.calibrations import take_bias
 
-    for role in ("camera_vis", "camera_nir"):
-        if role in m.devices:
-            take_bias(
-                m.runtime,
-                m.devices,
-                role.removeprefix("camera_").upper(),
-                m.runtime.config.majordome.bias_count,
-            )
+    for channel in _cameras(m):
+        take_bias(m.runtime, m.devices, channel, m.runtime.config.calibrations.bias_count)

@@ -22,7 +22,7 @@ def test_bad_majordome_and_automation_config_exit_2_naming_the_key(tmp_path):
     cases = {
         '[[automation]]\ncron = "61 * * * *"\naction = "darks"\n': "automation.0.cron",
         '[[automation]]\ncron = "0 8 * * *"\naction = "rm -rf"\n': "automation.0.action",
-        "[majordome]\nflats_sun_high_deg = -10\nflats_sun_low_deg = -4\n": "majordome",
+        "[majordome]\nreconnect_min_s = 10\nreconnect_max_s = 5\n": "majordome",
         '[majordome]\nrequired_roles = ["telescope"]\n': "majordome.required_roles",
     }
     for extra, key in cases.items():
@@ -30,12 +30,15 @@ def test_bad_majordome_and_automation_config_exit_2_naming_the_key(tmp_path):
         assert result.exit_code == 2, extra
         assert key in result.output, (extra, result.output)
     result = _run(
-        tmp_path,
-        "[majordome]\nflats_sun_high_deg = -10\nflats_sun_low_deg = -4\n",
-        "config",
-        "--check",
+        tmp_path, "[majordome]\nreconnect_min_s = 10\nreconnect_max_s = 5\n", "config", "--check"
     )
-    assert "flats_sun_high_deg must be above flats_sun_low_deg" in result.output
+    assert "reconnect_max_s must be >= reconnect_min_s" in result.output
+    # the flats window is [calibrations]' (reversed altitudes: exit 2 naming the key)
+    path = tmp_path / "pyros.toml"
+    text = _without_sections(default_config_text(), ("majordome",))
+    path.write_text(text.replace("sun_alt_min_deg = -10.0", "sun_alt_min_deg = 0.0"))
+    flats = CliRunner().invoke(cli, ["--config", str(path), "config", "--check"])
+    assert flats.exit_code == 2 and "calibrations.sun_alt_min_deg" in flats.output
     ok = _run(
         tmp_path, '[[automation]]\ncron = "30 7 * * *"\naction = "darks"\n', "config", "--check"
     )

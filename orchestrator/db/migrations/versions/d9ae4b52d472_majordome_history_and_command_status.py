@@ -1,7 +1,7 @@
 """majordome history and command status
 
 Revision ID: d9ae4b52d472
-Revises: b177f36ca396
+Revises: 3c5e0b7a9d21
 Create Date: 2026-11-25 15:05:26.907327
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import orchestrator.model.base
 
 revision: str = "d9ae4b52d472"
-down_revision: str | None = "b177f36ca396"
+down_revision: str | None = "3c5e0b7a9d21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
