@@ -91,9 +91,10 @@ class Watchdog:
         for check in self.checks:
             check()
         now = self.runtime.clock.now()
+        speed = float(getattr(self.runtime.clock, "speed", 1.0))  # periods are real seconds
         with self.runtime.sessions.begin() as session:
             for hb in session.scalars(select(JobHeartbeat)):
-                silent_s = (now - max(hb.last_beat, self.started)).total_seconds()
+                silent_s = (now - max(hb.last_beat, self.started)).total_seconds() / speed
                 if silent_s <= LATE_FACTOR * hb.period_s or hb.state in ("late", "restarted"):
                     continue
                 log.warning(

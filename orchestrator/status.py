@@ -124,11 +124,12 @@ def _automation(runtime: Runtime) -> list[dict[str, Any]]:
 
 def _job_row(runtime: Runtime, hb: JobHeartbeat) -> dict[str, Any]:
     age = (runtime.clock.now() - hb.last_beat).total_seconds()
+    speed = float(getattr(runtime.clock, "speed", 1.0))  # periods are real seconds
     return {
         "name": hb.name,
         "process": hb.process,
         "age_s": round(age, 1),
-        "late": age > LATE_FACTOR * hb.period_s,
+        "late": age / speed > LATE_FACTOR * hb.period_s,
         "state": hb.state,
         "restarts": hb.restarts,
         "last_error": hb.last_error,

@@ -35,7 +35,7 @@ START = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 SECTIONS = ("plc", "safety", "gateway", "majordome", "overheads")
 NIGHT_TOML = """
 [plc]
-poll_period_s = 0.05
+poll_period_s = 1.0
 timeout_s = 0.5
 
 [safety]
@@ -43,7 +43,7 @@ stale_after_s = 60.0
 reopen_delay_s = 30.0
 
 [gateway]
-store_period_s = 0.1
+store_period_s = 1.0
 history_period_s = 60.0
 discovery_port = 0
 
