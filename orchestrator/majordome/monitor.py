@@ -22,11 +22,21 @@ class SafetyWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last: Verdict | None = None
+        self._silent_since: float | None = None
         self.last_read = 0.0  # monotonic
 
     def poll_once(self) -> Verdict:
         verdict = self.majordome.reader.read()
-        self.last_read = time.monotonic()
+        self.last_read = now = time.monotonic()
+        if not verdict.reachable:
+            # One read lost on a loaded machine is not bad weather; a monitor silent for
+            # a second read (safety_timeout_s or more later) is.
+            if self._silent_since is None:
+                self._silent_since = now
+                log.warning("safety monitor did not answer: %s", "; ".join(verdict.reasons))
+                return self.last or verdict
+        else:
+            self._silent_since = None
         changed = self.last is None or verdict.is_safe != self.last.is_safe
         self.last = verdict
         if changed:

@@ -56,7 +56,7 @@ filter_change_s = 1.0
 [majordome]
 tick_period_s = 0.2
 safety_poll_s = 0.05
-safety_timeout_s = 1.0
+safety_timeout_s = 3.0
 close_timeout_s = 60
 park_timeout_s = 90
 open_timeout_s = 60
