@@ -87,6 +87,7 @@ class Site:
     clock: SimulatedClock
     plc: PlcSimulator
     gateway: Gateway
+    text: str = ""  # the config file's text (database and gateway not yet filled in)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -107,6 +108,20 @@ class Site:
         if self.thread is not None:
             self.thread.join(60)
             assert not self.thread.is_alive(), "the orchestrator did not stop"
+
+    def config_file(self, folder: Path) -> Path:
+        """The config as a file for a `pyros orchestrator` process, its clock starting now."""
+        gateway = f"[gateway]\nport = {self.gateway.port}\n"
+        text = self.text.replace("[gateway]\n", gateway, 1)
+        text = text.replace("[clock]\nspeed = 1.0", f"[clock]\nspeed = {SPEED}", 1)
+        start = self.clock.now().isoformat().replace("+00:00", "Z")
+        text = text.replace(f"speed = {SPEED}", f"speed = {SPEED}\nstart = {start}", 1)
+        text = text.replace(
+            'url = "sqlite:///var/pyros.db"', f'url = "{self.runtime.config.database.url}"', 1
+        )
+        path = folder / "pyros.toml"
+        path.write_text(text)
+        return path
 
     def close(self) -> None:
         self.stop_orchestrator()
@@ -137,7 +152,7 @@ def make_site(folder: Path, db_url: str, devices_toml: str, replace: dict | None
         update={"gateway": config.gateway.model_copy(update={"port": gateway.port})}
     )
     runtime.config = config
-    return Site(runtime, clock, plc, gateway)
+    return Site(runtime, clock, plc, gateway, text=text)
 
 
 def submit_sky_request(
