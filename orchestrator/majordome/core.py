@@ -159,7 +159,13 @@ class Majordome:
         if was_safe and not verdict.is_safe:
             state = self.store.state
             if state in OPENING_MOVES or reaction.shutter_open(self.devices):
-                self.react("weather", "; ".join(verdict.reasons) or "unsafe")
+                # its own thread: the watcher keeps reading IsSafe while the dome closes
+                threading.Thread(
+                    target=self.react,
+                    args=("weather", "; ".join(verdict.reasons) or "unsafe"),
+                    name="majordome-safety-reaction",
+                    daemon=True,
+                ).start()
         elif verdict.is_safe and not was_safe:
             self.wake.set()
 
@@ -241,6 +247,9 @@ class Majordome:
     # ---- work in threads ----------------------------------------------------------------------
 
     def start_sequence(self, sequence_id: int) -> None:
+        if self._reacting.locked() or not self.verdict.is_safe:
+            # the tick decided before the weather turned: the reaction has the dome now
+            raise IllegalTransition(f"sequence {sequence_id} not started: safety reaction")
         self.store.set(current_sequence_id=sequence_id)
 
         def run() -> None:
