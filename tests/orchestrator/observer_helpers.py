@@ -123,19 +123,23 @@ def sky_request(
     submitted by alice with the request builder and moved to PLANNED. Returns the sequence id."""
     target = from_altaz(alt_deg, az_deg, runtime.config.site, runtime.clock.now())
     text = example(1).decode()
+    if not nir:
+        start = text.index('<album channel="NIR">')
+        end = text.index("</album>", start) + len("</album>")
+        text = text[:start] + text[end:]
     edits = {
         'ra_deg="83.8221" dec_deg="-5.3911"': (
             f'ra_deg="{target.ra.deg:.5f}" dec_deg="{target.dec.deg:.5f}"'
         ),
         'exposure_s="30" count="3"': f'exposure_s="{exposure_s:g}" count="{count}"',
-        'exposure_s="20" count="5"': f'exposure_s="{exposure_s:g}" count="{count}"',
+        **(
+            {'exposure_s="20" count="5"': f'exposure_s="{exposure_s:g}" count="{count}"'}
+            if nir
+            else {}
+        ),
         'min_altitude_deg="35"': f'min_altitude_deg="{min_altitude_deg:g}"',
         'duration_s="600"': f'duration_s="{max(600, 12 * count * (exposure_s + 10)):.0f}"',
     }
-    if not nir:
-        start = text.index('<album channel="NIR">')
-        end = text.index("</album>", start) + len("</album>")
-        edits[text[start:end]] = ""
     for old, new in edits.items():
         assert old in text, old
         text = text.replace(old, new)
