@@ -13,7 +13,7 @@ from astropy.io import fits
 from sqlalchemy import select
 
 from orchestrator.devices.coords import altaz
-from orchestrator.model import Image, Sequence, SequenceStatus
+from orchestrator.model import Image, Sequence, SequenceStatus, WeatherWatch
 from orchestrator.observer import ExecutionResult, Observer, ObserverBusy
 from tests.device_peers import reset_alpaca
 from tests.helpers import stop_process, wait_for
@@ -29,7 +29,9 @@ from tests.orchestrator.observer_helpers import (
 @pytest.fixture
 def observatory(tmp_path, alpaca_simulator):
     reset_alpaca(alpaca_simulator)
-    obs = make_observatory(tmp_path, alpaca_toml(alpaca_simulator.address))
+    # a weather synthesis stored once stays fresh for the whole test (the gateway's job)
+    fresh = {"stale_after_s = 10.0 ": "stale_after_s = 600.0"}
+    obs = make_observatory(tmp_path, alpaca_toml(alpaca_simulator.address), replace=fresh)
     yield obs
     obs.devices.close()
     obs.runtime.engine.dispose()
@@ -65,6 +67,12 @@ def _in_background(observer: Observer, sequence_id: int) -> tuple[threading.Thre
 def test_a_sequence_executes_vis_and_nir_in_parallel(observatory):
     runtime, devices = observatory.runtime, observatory.devices
     sequence_id = sky_request(runtime, exposure_s=1.0, count=2)
+    with runtime.sessions.begin() as session:
+        session.add(
+            WeatherWatch(
+                measured=runtime.clock.now(), is_safe=True, humidity_pct=41.5, wind_speed_m_s=3.2
+            )
+        )
     before_h = used_h(runtime)
     duration_h = _sequence(runtime, sequence_id).duration_s / 3600.0
 
@@ -92,6 +100,8 @@ def test_a_sequence_executes_vis_and_nir_in_parallel(observatory):
         assert abs(header["DEC"] - sequence.dec_deg) < 1e-4
         assert abs(header["TELDEC"] - header["DEC"]) < 0.1
         assert Path(image.path).parent.name == image.channel
+        assert header["WXSAFE"] is True and header["HUMIDITY"] == 41.5
+        assert header["WINDSPD"] == 3.2
     # VIS and NIR ran at once: some VIS exposure overlaps some NIR exposure in time
     spans = {
         ch: [
@@ -120,6 +130,8 @@ def test_weather_abort_ends_a_long_exposure_at_once_and_refunds(observatory):
     wait_for(lambda: all(c.CameraState == 2 for c in cameras), 60, what="both cameras exposing")
     assert observer.busy
     assert used_h(runtime) > before_h  # charged at start
+    progress = _sequence(runtime, sequence_id).progress
+    assert progress == "NIR J frame 1/1 · VIS g frame 1/1", progress  # what `pyros status` shows
     with pytest.raises(ObserverBusy):
         observer.execute(sequence_id)
 
