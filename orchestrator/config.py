@@ -164,6 +164,7 @@ class ObserverConfig(_Section):
     readout_margin_s: Annotated[float, Field(gt=0, le=3600)] = 60.0  # beyond the exposure
     dome_follow_period_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     dome_follow_tolerance_deg: Annotated[float, Field(gt=0, le=45)] = 3.0
+    replan_tolerance_s: Annotated[float, Field(ge=0)] = 120.0  # ended this far off: re-plan
 
 
 class CalibrationsConfig(_Section):

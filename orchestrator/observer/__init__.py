@@ -6,5 +6,14 @@ its safety reaction, and `recover_interrupted()` when the orchestrator starts.
 
 from orchestrator.observer.execute import ExecutionResult, Observer, ObserverBusy
 from orchestrator.observer.progress import CAUSES, recover_interrupted
+from orchestrator.observer.timing import replan_trigger, schedule_offset_s
 
-__all__ = ["CAUSES", "ExecutionResult", "Observer", "ObserverBusy", "recover_interrupted"]
+__all__ = [
+    "CAUSES",
+    "ExecutionResult",
+    "Observer",
+    "ObserverBusy",
+    "recover_interrupted",
+    "replan_trigger",
+    "schedule_offset_s",
+]

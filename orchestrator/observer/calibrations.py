@@ -2,7 +2,8 @@
 
 Flats are taken while the Sun is between `[calibrations] sun_alt_max_deg` and
 `sun_alt_min_deg`, for the filters tonight's schedule uses, each exposure scaled from the
-previous frame's median toward `flat_target_adu` within the exposure limits; only frames whose
+previous frame's median (above the bias level, measured first) toward `flat_target_adu`
+within the exposure limits; only frames whose
 median lies in [flat_min_adu, flat_max_adu] are kept. Bias and darks (for the exposure times
 used tonight) have their shutter closed. Every frame's Image row carries IMAGETYP (image_type)
 and the night (Image.night), so the pipeline can build masters per night.
@@ -38,6 +39,7 @@ class FlatTrial:
     filter_name: str
     exposure_s: float
     median_adu: float
+    offset_adu: float  # the camera's bias level, measured first
     kept: bool
 
 
@@ -139,10 +141,14 @@ def _point_for_flats(runtime: Runtime, devices: Devices) -> None:
         dome.slew_to_azimuth(az_deg, timeout_s=runtime.config.observer.dome_timeout_s)
 
 
-def next_flat_exposure_s(runtime: Runtime, exposure_s: float, median_adu: float) -> float:
-    """Scale toward the target level (the sky changes slowly between two frames), clamped."""
+def next_flat_exposure_s(
+    runtime: Runtime, exposure_s: float, median_adu: float, offset_adu: float
+) -> float:
+    """Scale the sky signal (median above the bias level) toward the target level, clamped;
+    the sky changes little between two frames."""
     cfg = runtime.config.calibrations
-    wanted_s = exposure_s * cfg.flat_target_adu / max(median_adu, 1.0)
+    signal_adu = max(median_adu - offset_adu, 1.0)
+    wanted_s = exposure_s * max(cfg.flat_target_adu - offset_adu, 1.0) / signal_adu
     return min(max(wanted_s, cfg.flat_min_exposure_s), cfg.flat_max_exposure_s)
 
 
@@ -163,6 +169,9 @@ def take_flats(
     ids: list[int] = []
     if stop() or not in_flat_window(runtime):
         return ids
+    # the bias level, so that the scaling sees the sky's signal, not the camera's offset
+    _, bias = _expose(runtime, camera, cfg.bias_exposure_s, light=False)
+    offset_adu = float(np.median(bias))
     _point_for_flats(runtime, devices)
     exposure_s = cfg.flat_first_exposure_s
     for filter_name in filters:
@@ -181,8 +190,8 @@ def take_flats(
                 )
                 kept += 1
             if trials is not None:
-                trials.append(FlatTrial(filter_name, exposure_s, median_adu, good))
-            following_s = next_flat_exposure_s(runtime, exposure_s, median_adu)
+                trials.append(FlatTrial(filter_name, exposure_s, median_adu, offset_adu, good))
+            following_s = next_flat_exposure_s(runtime, exposure_s, median_adu, offset_adu)
             if not good and following_s == exposure_s:
                 # pinned at a limit and still out of range: the sky is too bright or too dark
                 log.info("flats %s %s: sky out of reach at %g s", channel, filter_name, exposure_s)

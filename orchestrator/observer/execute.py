@@ -27,6 +27,7 @@ from orchestrator.observer.run import Run, Stopped, monotonic_s
 from orchestrator.runtime import Runtime
 
 log = logging.getLogger(__name__)
+ABORT_WAIT_S = 5.0  # execute() waits this long at most for the AbortExposure calls to return
 
 
 class ObserverBusy(PyrosError):
@@ -71,9 +72,11 @@ class Observer:
         with run.lock:
             roles = sorted(run.exposing)
         for role in roles:
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._abort_camera, args=(role,), name=f"abort-{role}", daemon=True
-            ).start()
+            )
+            thread.start()
+            run.abort_threads.append(thread)
 
     def _abort_camera(self, role: str) -> None:
         try:
@@ -98,6 +101,8 @@ class Observer:
             work = progress.start(self.runtime, sequence_id, self.runtime.clock.now())
             log.info("sequence %s (%s) starts", work.id, work.name)
             runner = self._execute(run, work)
+            for thread in list(run.abort_threads):  # AbortExposure sent before we report
+                thread.join(ABORT_WAIT_S)
             frames = runner.frames if runner is not None else 0
             self.last_intervals = runner.intervals if runner is not None else []
             return self._end(run, work, frames)

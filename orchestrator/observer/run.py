@@ -27,6 +27,7 @@ class Run:
         self.cause: str | None = None
         self.reason = ""
         self.exposing: set[str] = set()
+        self.abort_threads: list[threading.Thread] = []
         self.lock = threading.Lock()
         self._on_stop = on_stop
 

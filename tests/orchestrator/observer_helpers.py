@@ -6,6 +6,8 @@ is aimed near the zenith, inside the simulator's synthetic star catalogue.
 
 from __future__ import annotations
 
+import subprocess
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from orchestrator import db
 from orchestrator.bootstrap import init_site
 from orchestrator.clock import Clock, RealClock
-from orchestrator.config import parse_config
+from orchestrator.config import default_config_text, parse_config
 from orchestrator.devices.coords import from_altaz
 from orchestrator.devices.registry import Devices, build_devices
 from orchestrator.model import Sequence, User
@@ -23,6 +25,7 @@ from orchestrator.request_xml import submit_xml
 from orchestrator.runtime import Runtime
 from orchestrator.users import add_user
 from tests.device_peers import config_text
+from tests.helpers import free_port, stop_process, wait_for
 from tests.orchestrator.request_helpers import ADMIN_PASSWORD, PASSWORD, example
 
 FAST_OBSERVER = {
@@ -53,6 +56,31 @@ def alpaca_toml(address: str, overrides: dict[str, str] | None = None) -> str:
             chunk += f"filters = {filters[role]}\n"
         chunks.append(chunk)
     return "\n".join(chunks)
+
+
+def start_simulator(folder: Path) -> tuple[subprocess.Popen, str]:
+    """A private alpaca-simulators process (a test may kill it); returns it and HOST:PORT."""
+    from simulators.alpaca_sim import prepare, simulator_argv
+
+    site = parse_config(default_config_text(), folder).site
+    port = free_port()
+    process = subprocess.Popen(
+        simulator_argv(prepare(folder, site), "127.0.0.1", port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    address = f"127.0.0.1:{port}"
+
+    def answers() -> bool:
+        with urllib.request.urlopen(f"http://{address}/api/v1/camera/0/name", timeout=2):
+            return True
+
+    try:
+        wait_for(answers, 30, 0.1, what="private alpaca-simulators")
+    except AssertionError:
+        stop_process(process)
+        raise
+    return process, address
 
 
 @dataclass
@@ -95,19 +123,23 @@ def sky_request(
     submitted by alice with the request builder and moved to PLANNED. Returns the sequence id."""
     target = from_altaz(alt_deg, az_deg, runtime.config.site, runtime.clock.now())
     text = example(1).decode()
+    if not nir:
+        start = text.index('<album channel="NIR">')
+        end = text.index("</album>", start) + len("</album>")
+        text = text[:start] + text[end:]
     edits = {
         'ra_deg="83.8221" dec_deg="-5.3911"': (
             f'ra_deg="{target.ra.deg:.5f}" dec_deg="{target.dec.deg:.5f}"'
         ),
         'exposure_s="30" count="3"': f'exposure_s="{exposure_s:g}" count="{count}"',
-        'exposure_s="20" count="5"': f'exposure_s="{exposure_s:g}" count="{count}"',
+        **(
+            {'exposure_s="20" count="5"': f'exposure_s="{exposure_s:g}" count="{count}"'}
+            if nir
+            else {}
+        ),
         'min_altitude_deg="35"': f'min_altitude_deg="{min_altitude_deg:g}"',
         'duration_s="600"': f'duration_s="{max(600, 12 * count * (exposure_s + 10)):.0f}"',
     }
-    if not nir:
-        start = text.index('<album channel="NIR">')
-        end = text.index("</album>", start) + len("</album>")
-        edits[text[start:end]] = ""
     for old, new in edits.items():
         assert old in text, old
         text = text.replace(old, new)

@@ -4,6 +4,7 @@ within the exposure limits, bias and darks, all Image rows with IMAGETYP and the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from astropy.io import fits
@@ -30,12 +31,13 @@ from tests.orchestrator.observer_helpers import alpaca_toml, make_observatory
 
 def _dusk() -> datetime:
     """The first instant of the 2026-11-25 dusk when the Sun is in the default flat window."""
-    config = parse_config(default_config_text(), __import__("pathlib").Path("."))
-    probe = Runtime(config, ManualClock(datetime(2026, 11, 25, 23, 30, tzinfo=UTC)))
-    when = probe.clock.now()
+    config = parse_config(default_config_text(), Path("."))
+    start = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
+    probe = Runtime(config, ManualClock(start))
+    when = start
     while not in_flat_window(probe, when):
         when += timedelta(minutes=2)
-        assert when.day == 26 and when.hour < 4, "no dusk found"
+        assert when < start + timedelta(hours=4), "no dusk found"
     return when + timedelta(minutes=4)
 
 
@@ -63,14 +65,15 @@ def _rows(runtime, image_type: str) -> list[Image]:
         return list(rows)
 
 
-# The simulator's twilight sky is steady: a first exposure far from the target must be scaled.
+# The simulator's sky is steady and faint (bias 300 ADU, about 1 ADU/s more): a first
+# exposure of 1 s is far from a 305 ADU target and must be scaled up.
 FLATS = {
-    "flat_target_adu = 25000.0": "flat_target_adu = 20000.0",
-    "flat_min_adu = 10000.0": "flat_min_adu = 15000.0",
-    "flat_max_adu = 40000.0": "flat_max_adu = 25000.0",
-    "flat_first_exposure_s = 2.0": "flat_first_exposure_s = 0.5",
+    "flat_target_adu = 25000.0": "flat_target_adu = 305.0",
+    "flat_min_adu = 10000.0": "flat_min_adu = 303.0",
+    "flat_max_adu = 40000.0": "flat_max_adu = 310.0",
+    "flat_first_exposure_s = 2.0": "flat_first_exposure_s = 1.0",
     "flat_count = 5": "flat_count = 2",
-    "flat_max_tries = 20": "flat_max_tries = 8",
+    "flat_max_tries = 20": "flat_max_tries = 6",
 }
 
 
@@ -87,9 +90,10 @@ def test_flats_scale_toward_the_target_and_keep_the_good_ones(dusk_observatory):
     for trial in trials:
         assert cfg.flat_min_exposure_s <= trial.exposure_s <= cfg.flat_max_exposure_s
     g = [t for t in trials if t.filter_name == "g"]
-    # each new exposure is the previous one scaled by target / median
+    # each new exposure is the previous one scaled by the target / the median, above the bias
     for before, after in zip(g, g[1:], strict=False):
-        expected = before.exposure_s * cfg.flat_target_adu / before.median_adu
+        signal_adu = max(before.median_adu - before.offset_adu, 1.0)
+        expected = before.exposure_s * (cfg.flat_target_adu - before.offset_adu) / signal_adu
         assert after.exposure_s == pytest.approx(
             min(max(expected, cfg.flat_min_exposure_s), cfg.flat_max_exposure_s)
         )
@@ -107,7 +111,7 @@ def test_flats_scale_toward_the_target_and_keep_the_good_ones(dusk_observatory):
     assert exposures_used_tonight(runtime, night) == sorted({round(f.exposure_s, 3) for f in flats})
 
 
-LIMITED = {**FLATS, "flat_max_exposure_s = 30.0": "flat_max_exposure_s = 0.6"}
+LIMITED = {**FLATS, "flat_max_exposure_s = 30.0": "flat_max_exposure_s = 1.5"}
 
 
 @pytest.mark.parametrize("dusk_observatory", [LIMITED], indirect=True)
@@ -115,8 +119,8 @@ def test_flats_stay_within_the_exposure_limits(dusk_observatory):
     runtime, devices = dusk_observatory.runtime, dusk_observatory.devices
     trials: list[FlatTrial] = []
     ids = take_flats(runtime, devices, "VIS", ["g"], stop=lambda: False, trials=trials)
-    # the sky is too faint for 0.6 s: one step up to the limit, then it gives up
-    assert [t.exposure_s for t in trials] == [0.5, 0.6]
+    # the sky is too faint for 1.5 s: one step up to the limit, then it gives up
+    assert [t.exposure_s for t in trials] == [1.0, 1.5]
     assert ids == [] and not any(t.kept for t in trials)
 
 

@@ -79,3 +79,35 @@ def test_only_a_planned_sequence_starts(site, builder):
     with pytest.raises(IllegalTransition, match="to_be_planned to executing"):
         progress.start(site, done.sequence_ids[0], site.clock.now())
     assert _used_h(site) == before_h
+
+
+def test_replan_trigger_says_when_a_sequence_ended_off_schedule(site, builder):
+    from datetime import timedelta
+
+    from orchestrator.model import Schedule, ScheduleEntry
+    from orchestrator.observer import ExecutionResult, replan_trigger, schedule_offset_s
+
+    sequence_id = _submit_planned(site, builder)
+    now = site.clock.now()
+    executed = ExecutionResult(sequence_id, "executed", None, "", 10)
+    assert schedule_offset_s(site, sequence_id, now) is None
+    assert replan_trigger(site, executed, now) is None  # never scheduled: nothing to shift
+    with site.sessions.begin() as session:
+        for minutes, end in ((-60, now - timedelta(hours=1)), (0, now + timedelta(minutes=10))):
+            schedule = Schedule(
+                created=now + timedelta(minutes=minutes),
+                night=now.date(),
+                night_start=now - timedelta(hours=2),
+                night_end=now + timedelta(hours=6),
+            )
+            schedule.entries.append(
+                ScheduleEntry(sequence_id=sequence_id, start=end - timedelta(minutes=10), end=end)
+            )
+            session.add(schedule)
+    # the latest schedule counts: it ends 10 min from now
+    assert schedule_offset_s(site, sequence_id, now) == pytest.approx(-600)
+    assert replan_trigger(site, executed, now) == "sequence ended early"
+    assert replan_trigger(site, executed, now + timedelta(minutes=9)) is None
+    assert replan_trigger(site, executed, now + timedelta(minutes=13)) == "sequence ended late"
+    failed = ExecutionResult(sequence_id, "failed", "weather", "rain", 0)
+    assert replan_trigger(site, failed, now + timedelta(minutes=10)) == "sequence failed: weather"
