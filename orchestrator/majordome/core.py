@@ -269,6 +269,14 @@ class Majordome:
             if result.status == "failed" and result.cause in REPLANNABLE_CAUSES:
                 self._back_to_pool(sequence_id, f"{result.cause}: {result.reason}")
             self.store.set(current_sequence_id=None)
+            if result.cause not in ("weather", "device", "pre-empted"):
+                # early, late or failed: the rest of the night is re-planned (the safety
+                # reaction re-plans on its own; a pre-emption was just planned by the alert)
+                from orchestrator.observer.timing import replan_trigger
+
+                trigger = replan_trigger(self.runtime, result, self.now())
+                if trigger:
+                    self._replan(trigger, delayed=False)
             if result.status == "failed" and result.cause == "device":
                 threading.Thread(
                     target=self.react,

@@ -62,10 +62,12 @@ def test_a_night_with_rain_executes_three_requests(tmp_path, sqlite_url, alpaca_
     ]
     try:
         site.start_orchestrator()
-        wait_for(
-            lambda: StateStore(rt).snapshot().state.value == "observing", 90, 0.1, what="observing"
+        first = wait_for(
+            lambda: StateStore(rt).snapshot().current_sequence_id,
+            90,
+            0.1,
+            what="a sequence started",
         )
-        first = StateStore(rt).snapshot().current_sequence_id
         assert first in ids
         # rain during an exposure of the first sequence
         wait_for(lambda: _images(rt, first), 60, 0.05, what="a first frame")
