@@ -130,3 +130,38 @@ def test_night_jobs_are_date_jobs_at_tonights_twilights(runtime):
         assert abs((job.next_run_time - expected).total_seconds()) < 5
     finally:
         scheduler.shutdown()
+
+
+def test_a_majordome_stuck_past_its_device_deadline_exits_for_the_supervisor():
+    import subprocess
+    import sys
+
+    code = (
+        "import time, types\n"
+        "from orchestrator.majordome.service import MajordomeService\n"
+        "s = MajordomeService.__new__(MajordomeService)\n"
+        "s.majordome = types.SimpleNamespace(deadline=('open dome', time.monotonic() + 60))\n"
+        "s.check_deadline()\n"  # within its deadline: nothing happens
+        "s.majordome.deadline = ('open dome', time.monotonic() - 1)\n"
+        "s.check_deadline()\n"
+        "print('not reached')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and "not reached" not in done.stdout
+    assert "majordome stuck in 'open dome' past its deadline" in done.stderr
+
+
+def test_the_night_report_lists_transitions_and_images(runtime):
+    from orchestrator.majordome.report import write_report
+
+    init_site(runtime, "admin-password-1")
+    _sequence_with_one_frame(runtime)
+    store = StateStore(runtime)
+    store.move(State.NIGHT_WAITING, "startup: night")
+    store.move(State.CLOSED_WEATHER, "weather: heavy rain")
+    path = write_report(runtime)
+    text = path.read_text()
+    assert path.name == "night-report-2026-11-24.txt"
+    assert "startup -> night_waiting: startup: night" in text
+    assert "night_waiting -> closed_weather: weather: heavy rain" in text
+    assert "Images: light 2" in text
