@@ -37,9 +37,8 @@ class MajordomeService:
         self._stop = threading.Event()
 
     def start(self) -> MajordomeService:
-        from orchestrator.observer import Observer, recover_interrupted
-
         from orchestrator.devices.status import DeviceStatusStore
+        from orchestrator.observer import Observer, recover_interrupted
 
         recovered = recover_interrupted(self.runtime)
         if recovered:
