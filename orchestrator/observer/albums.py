@@ -18,7 +18,7 @@ from orchestrator.devices.registry import Devices
 from orchestrator.observer import progress
 from orchestrator.observer.fits import Exposure, save_image
 from orchestrator.observer.progress import AlbumWork, PlanWork, SequenceWork
-from orchestrator.observer.run import Run, Stopped, monotonic_s
+from orchestrator.observer.run import Run, Stopped
 from orchestrator.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,6 @@ class AlbumRunner:
         self.board = board
         self.frames = 0
         self._frames_lock = threading.Lock()
-        self.intervals: list[tuple[str, float, float]] = []  # channel, start, end (monotonic)
 
     def album(self, album: AlbumWork) -> None:
         """The body of one album thread: never raises (failures go to `Run.fail`)."""
@@ -96,7 +95,6 @@ class AlbumRunner:
         run, config = self.run, self.runtime.config.observer
         run.check()
         date_obs = self.runtime.clock.now()
-        started = monotonic_s()
         with run.lock:
             run.check()
             run.exposing.add(camera.role)
@@ -108,7 +106,6 @@ class AlbumRunner:
         finally:
             with run.lock:
                 run.exposing.discard(camera.role)
-        ended = monotonic_s()
         data = run.wait_call(camera.image)
         mount = self.devices.get("mount")
         bin_x, bin_y = run.wait_call(camera.binning)
@@ -134,4 +131,3 @@ class AlbumRunner:
         save_image(self.runtime, data, exposure)
         with self._frames_lock:
             self.frames += 1
-            self.intervals.append((channel, started, ended))

@@ -53,7 +53,7 @@ class Observer:
         self._run: Run | None = None
         # (camera role, monotonic instant AbortExposure returned): the bench reads these
         self.aborts_sent: list[tuple[str, float]] = []
-        self.last_intervals: list[tuple[str, float, float]] = []
+        self._dome_turns: bool | None = None  # the dome can turn to an azimuth
 
     @property
     def busy(self) -> bool:
@@ -104,7 +104,6 @@ class Observer:
             for thread in list(run.abort_threads):  # AbortExposure sent before we report
                 thread.join(ABORT_WAIT_S)
             frames = runner.frames if runner is not None else 0
-            self.last_intervals = runner.intervals if runner is not None else []
             return self._end(run, work, frames)
         finally:
             with self._lock:
@@ -184,7 +183,9 @@ class Observer:
         if "dome" not in self.devices:
             return
         dome = self.devices.get("dome")
-        if CAN_DOME_AZIMUTH not in run.wait_call(dome.capabilities):
+        if self._dome_turns is None:  # asked once: each call is several device requests
+            self._dome_turns = CAN_DOME_AZIMUTH in run.wait_call(dome.capabilities)
+        if not self._dome_turns:
             return
         config = self.runtime.config.observer
         az_deg = float(altaz(target, self.runtime.config.site, self.runtime.clock.now()).az.deg)
