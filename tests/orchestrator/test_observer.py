@@ -131,7 +131,9 @@ def test_weather_abort_ends_a_long_exposure_at_once_and_refunds(observatory):
     assert observer.busy
     assert used_h(runtime) > before_h  # charged at start
     progress = _sequence(runtime, sequence_id).progress
-    assert progress == "NIR J frame 1/1 · VIS g frame 1/1", progress  # what `pyros status` shows
+    assert progress == "NIR plan 1/2 J frame 1/1 · VIS plan 1/3 g frame 1/1", (
+        progress
+    )  # what `pyros status` shows
     with pytest.raises(ObserverBusy):
         observer.execute(sequence_id)
 
