@@ -89,7 +89,8 @@ class Sequence(Base):
     )
     status_reason: Mapped[str] = mapped_column(Text, default="")
     status_changed: Mapped[datetime | None]
-    # What the observer is doing, for `pyros status`: "VIS g 2/3, NIR J 4/5" (empty when idle)
+    # What the observer does now, for `pyros status` (empty when idle):
+    # "NIR plan 1/2 J frame 4/5 · VIS plan 2/3 r frame 2/3"
     progress: Mapped[str] = mapped_column(String(256), default="")
 
     request: Mapped[Request] = relationship(back_populates="sequences")

@@ -18,14 +18,15 @@ from orchestrator.devices.registry import Devices
 from orchestrator.observer import progress
 from orchestrator.observer.fits import Exposure, save_image
 from orchestrator.observer.progress import AlbumWork, PlanWork, SequenceWork
-from orchestrator.observer.run import Run, Stopped, monotonic_s
+from orchestrator.observer.run import Run, Stopped
 from orchestrator.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 class ProgressBoard:
-    """The per-channel lines joined into Sequence.progress ("VIS r 2/3 · NIR J 4/5")."""
+    """The per-channel lines joined into Sequence.progress
+    ("NIR plan 1/2 J frame 4/5 · VIS plan 2/3 r frame 2/3")."""
 
     def __init__(self, runtime: Runtime, sequence_id: int):
         self.runtime = runtime
@@ -58,7 +59,6 @@ class AlbumRunner:
         self.board = board
         self.frames = 0
         self._frames_lock = threading.Lock()
-        self.intervals: list[tuple[str, float, float]] = []  # channel, start, end (monotonic)
 
     def album(self, album: AlbumWork) -> None:
         """The body of one album thread: never raises (failures go to `Run.fail`)."""
@@ -67,8 +67,9 @@ class AlbumRunner:
             camera = self.devices.get(f"camera_{album.channel.lower()}")
             wheel_role = f"filterwheel_{album.channel.lower()}"
             wheel = self.devices.get(wheel_role) if wheel_role in self.devices else None
-            for plan in album.plans:
-                self._plan(album.channel, plan, camera, wheel)
+            for index, plan in enumerate(album.plans, start=1):
+                where = f"plan {index}/{len(album.plans)} {plan.filter_name}"
+                self._plan(album.channel, where, plan, camera, wheel)
             progress.set_album(self.runtime, album.id, progress.DONE)
         except Stopped:
             pass
@@ -78,16 +79,16 @@ class AlbumRunner:
             log.exception("album %s of sequence %s", album.channel, self.work.id)
             self.run.fail("device", f"observer ({album.channel}): {type(exc).__name__}: {exc}")
 
-    def _plan(self, channel: str, plan: PlanWork, camera: Any, wheel: Any) -> None:
+    def _plan(self, channel: str, where: str, plan: PlanWork, camera: Any, wheel: Any) -> None:
         run, config = self.run, self.runtime.config.observer
         run.check()
         progress.set_plan(self.runtime, plan.id, progress.RUNNING, 0)
         if wheel is not None:
-            self.board.show(channel, f"{plan.filter_name}: filter change")
+            self.board.show(channel, f"{where} filter change")
             run.wait_call(wheel.move_to, plan.filter_name, timeout_s=config.filter_timeout_s)
         run.wait_call(camera.set_binning, plan.binning, plan.binning)
         for k in range(1, plan.count + 1):
-            self.board.show(channel, f"{plan.filter_name} frame {k}/{plan.count}")
+            self.board.show(channel, f"{where} frame {k}/{plan.count}")
             self._frame(channel, plan, camera)
             progress.set_plan(self.runtime, plan.id, progress.RUNNING, k)
         progress.set_plan(self.runtime, plan.id, progress.DONE, plan.count)
@@ -96,7 +97,6 @@ class AlbumRunner:
         run, config = self.run, self.runtime.config.observer
         run.check()
         date_obs = self.runtime.clock.now()
-        started = monotonic_s()
         with run.lock:
             run.check()
             run.exposing.add(camera.role)
@@ -108,7 +108,6 @@ class AlbumRunner:
         finally:
             with run.lock:
                 run.exposing.discard(camera.role)
-        ended = monotonic_s()
         data = run.wait_call(camera.image)
         mount = self.devices.get("mount")
         bin_x, bin_y = run.wait_call(camera.binning)
@@ -134,4 +133,3 @@ class AlbumRunner:
         save_image(self.runtime, data, exposure)
         with self._frames_lock:
             self.frames += 1
-            self.intervals.append((channel, started, ended))

@@ -53,11 +53,17 @@ class Observer:
         self._run: Run | None = None
         # (camera role, monotonic instant AbortExposure returned): the bench reads these
         self.aborts_sent: list[tuple[str, float]] = []
-        self.last_intervals: list[tuple[str, float, float]] = []
+        self._dome_turns: bool | None = None  # the dome can turn to an azimuth
+        self._sequence_id: int | None = None
 
     @property
     def busy(self) -> bool:
         return self._run is not None
+
+    @property
+    def sequence_id(self) -> int | None:
+        """The sequence executing now, if any."""
+        return self._sequence_id
 
     def abort(self, cause: str, reason: str) -> None:
         """Thread-safe, returns at once: abort running exposures and make execute() return
@@ -96,7 +102,7 @@ class Observer:
                     f"cannot execute sequence {sequence_id}: another sequence is executing"
                 )
             run = Run(on_stop=lambda: self._abort_cameras(run))
-            self._run = run
+            self._run, self._sequence_id = run, sequence_id
         try:
             work = progress.start(self.runtime, sequence_id, self.runtime.clock.now())
             log.info("sequence %s (%s) starts", work.id, work.name)
@@ -104,11 +110,10 @@ class Observer:
             for thread in list(run.abort_threads):  # AbortExposure sent before we report
                 thread.join(ABORT_WAIT_S)
             frames = runner.frames if runner is not None else 0
-            self.last_intervals = runner.intervals if runner is not None else []
             return self._end(run, work, frames)
         finally:
             with self._lock:
-                self._run = None
+                self._run, self._sequence_id = None, None
 
     def _execute(self, run: Run, work: SequenceWork) -> AlbumRunner | None:
         target = SkyCoord(ra=work.ra_deg * u.deg, dec=work.dec_deg * u.deg, frame="icrs")
@@ -184,7 +189,9 @@ class Observer:
         if "dome" not in self.devices:
             return
         dome = self.devices.get("dome")
-        if CAN_DOME_AZIMUTH not in run.wait_call(dome.capabilities):
+        if self._dome_turns is None:  # asked once: each call is several device requests
+            self._dome_turns = CAN_DOME_AZIMUTH in run.wait_call(dome.capabilities)
+        if not self._dome_turns:
             return
         config = self.runtime.config.observer
         az_deg = float(altaz(target, self.runtime.config.site, self.runtime.clock.now()).az.deg)

@@ -128,10 +128,12 @@ def test_weather_abort_ends_a_long_exposure_at_once_and_refunds(observatory):
     thread, box = _in_background(observer, sequence_id)
     cameras = [devices.get(r).device.client for r in ("camera_vis", "camera_nir")]
     wait_for(lambda: all(c.CameraState == 2 for c in cameras), 60, what="both cameras exposing")
-    assert observer.busy
+    assert observer.busy and observer.sequence_id == sequence_id
     assert used_h(runtime) > before_h  # charged at start
     progress = _sequence(runtime, sequence_id).progress
-    assert progress == "NIR J frame 1/1 · VIS g frame 1/1", progress  # what `pyros status` shows
+    assert progress == "NIR plan 1/2 J frame 1/1 · VIS plan 1/3 g frame 1/1", (
+        progress
+    )  # what `pyros status` shows
     with pytest.raises(ObserverBusy):
         observer.execute(sequence_id)
 
@@ -141,7 +143,7 @@ def test_weather_abort_ends_a_long_exposure_at_once_and_refunds(observatory):
 
     result = box["result"]
     assert (result.status, result.cause, result.reason) == ("failed", "weather", "rain detected")
-    assert result.frames == 0 and not observer.busy
+    assert result.frames == 0 and not observer.busy and observer.sequence_id is None
     assert sorted(role for role, _ in observer.aborts_sent) == ["camera_nir", "camera_vis"]
     sequence = _sequence(runtime, sequence_id)
     assert sequence.status == SequenceStatus.TO_BE_PLANNED  # back to the pool
