@@ -104,6 +104,7 @@ def _majordome(session) -> dict[str, Any] | None:
                 "id": sequence.id,
                 "name": sequence.name,
                 "target": sequence.target_name,
+                "progress": sequence.progress,  # the observer's own line, per channel
                 "frame": min(taken + 1, total),
                 "frames": total,
                 "plan": f"{current.filter_name} {current.exposure_s:g} s x{current.count}"
@@ -220,6 +221,7 @@ def format_status(status: dict[str, Any]) -> str:
             lines.append(
                 f"  sequence {seq['id']} {seq['name']} ({seq['target']}): plan {seq['plan']}, "
                 f"frame {seq['frame']} of {seq['frames']}"
+                + (f" ({seq['progress']})" if seq.get("progress") else "")
             )
     if "sequences" in status:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(status["sequences"].items())) or "none"

@@ -30,7 +30,7 @@ async function refresh() {
       ? `${m.state} (${m.mode}${m.paused ? ", paused" : ""}) — ${m.reason}` : "not started";
     const q = m && m.sequence;
     document.getElementById("majordome-sequence").textContent = q
-      ? `sequence ${q.id} ${q.name} (${q.target}): plan ${q.plan}, frame ${q.frame} of ${q.frames}`
+      ? `sequence ${q.id} ${q.name} (${q.target}): plan ${q.plan}, frame ${q.frame} of ${q.frames}` + (q.progress ? ` (${q.progress})` : "")
       : "no sequence running";
     fillTable("images", s.images || [], [i => hhmm(i.date_obs, 8), i => i.type, i => i.channel, i => i.filter || "-", i => i.object || ""]);
     fillTable("jobs", s.jobs || [], [j => j.name, j => j.process, j => j.age_s, j => j.late ? "LATE" : j.state]);
