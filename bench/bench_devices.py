@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from orchestrator.clock import RealClock  # noqa: E402
 from orchestrator.config import default_config_text, parse_config  # noqa: E402
 from orchestrator.devices.registry import build_devices  # noqa: E402
-from orchestrator.fits import Exposure, fits_header, write_fits  # noqa: E402
+from orchestrator.observer.fits import Exposure, fits_header, write_fits  # noqa: E402
 from simulators.alpaca_sim import prepare, simulator_argv  # noqa: E402
 
 CALLS = 200

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -158,6 +159,63 @@ class OverheadsConfig(_Section):
     filter_change_s: Annotated[float, Field(ge=0)] = 3.0
 
 
+class ObserverConfig(_Section):
+    """Deadlines and dome following of sequence execution (orchestrator.observer)."""
+
+    slew_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 180.0
+    dome_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    filter_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    readout_margin_s: Annotated[float, Field(gt=0, le=3600)] = 60.0  # beyond the exposure
+    dome_follow_period_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    dome_follow_tolerance_deg: Annotated[float, Field(gt=0, le=45)] = 3.0
+    replan_tolerance_s: Annotated[float, Field(ge=0)] = 120.0  # ended this far off: re-plan
+
+
+class CalibrationsConfig(_Section):
+    """Sky flats at dusk and dawn, bias and darks (orchestrator.observer.calibrations)."""
+
+    sun_alt_max_deg: Annotated[float, Field(ge=-30, le=10)] = -3.0  # flats start below this
+    sun_alt_min_deg: Annotated[float, Field(ge=-30, le=10)] = -10.0  # ... and stop below this
+    flat_target_adu: Annotated[float, Field(gt=0, le=65535)] = 25000.0
+    flat_min_adu: Annotated[float, Field(ge=0, le=65535)] = 10000.0  # frames kept in between
+    flat_max_adu: Annotated[float, Field(gt=0, le=65535)] = 40000.0
+    flat_first_exposure_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    flat_min_exposure_s: Annotated[float, Field(gt=0, le=600)] = 0.5
+    flat_max_exposure_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    flat_count: Annotated[int, Field(ge=1, le=100)] = 5  # kept per filter
+    flat_max_tries: Annotated[int, Field(ge=1, le=1000)] = 20  # frames taken per filter at most
+    flat_altitude_deg: Annotated[float, Field(ge=20, le=90)] = 75.0  # opposite the Sun
+    bias_count: Annotated[int, Field(ge=0, le=200)] = 10
+    bias_exposure_s: Annotated[float, Field(ge=0, le=1)] = 0.0
+    dark_count: Annotated[int, Field(ge=0, le=200)] = 5
+
+    # Each check sits on the later of its two keys, so the error names that key.
+    @field_validator("sun_alt_min_deg")
+    @classmethod
+    def _sun_window(cls, value: float, info: ValidationInfo) -> float:
+        if "sun_alt_max_deg" in info.data and value >= info.data["sun_alt_max_deg"]:
+            raise ValueError(f"must be below sun_alt_max_deg ({info.data['sun_alt_max_deg']})")
+        return value
+
+    @field_validator("flat_max_adu")
+    @classmethod
+    def _adu_range(cls, value: float, info: ValidationInfo) -> float:
+        low, target = info.data.get("flat_min_adu"), info.data.get("flat_target_adu")
+        if low is not None and target is not None and not low <= target <= value:
+            raise ValueError(
+                f"flat_min_adu ({low}) <= flat_target_adu ({target}) <= flat_max_adu must hold"
+            )
+        return value
+
+    @field_validator("flat_max_exposure_s")
+    @classmethod
+    def _exposure_range(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("flat_min_exposure_s")
+        if low is not None and value < low:
+            raise ValueError(f"must be >= flat_min_exposure_s ({low})")
+        return value
+
+
 class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)]
@@ -287,6 +345,8 @@ class AlertsConfig(_Section):
     max_payload_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 1_000_000
     future_tolerance_s: Annotated[float, Field(ge=0)] = 60.0  # clock skew allowed
     reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
 class PipelineConfig(_Section):
     """The image pipeline (`pyros pipeline`): calibration, sources, WCS, error-box reports."""
 
@@ -302,6 +362,59 @@ class PipelineConfig(_Section):
     stack_if_limit_brighter_than_mag: float = 18.0  # alert frames this shallow get stacked
 
 
+AUTOMATION_ACTIONS = ("replan", "darks", "bias", "flats", "park", "close", "report")
+
+
+class MajordomeConfig(_Section):
+    """The conductor: its tick, the safety poll, action deadlines and the safe-to-open checks."""
+
+    tick_period_s: Annotated[float, Field(gt=0, le=1)] = 1.0
+    safety_poll_s: Annotated[float, Field(gt=0, le=10)] = 0.05  # IsSafe read from the gateway
+    safety_timeout_s: Annotated[float, Field(gt=0, le=30)] = 1.0  # no answer = unsafe
+    abort_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    close_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    park_timeout_s: Annotated[float, Field(gt=0)] = 180.0
+    open_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    reconnect_min_s: Annotated[float, Field(gt=0)] = 2.0  # device back-off, doubled to max
+    reconnect_max_s: Annotated[float, Field(gt=0)] = 120.0
+    min_free_disk_mb: Annotated[float, Field(ge=0)] = 500.0  # in folders.images
+    required_roles: tuple[str, ...] = ("mount", "dome")  # one failing = unsafe (RTS2)
+
+    @field_validator("required_roles")
+    @classmethod
+    def _roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [r for r in value if r not in DEVICE_ROLES]
+        if unknown:
+            known = ", ".join(DEVICE_ROLES)
+            raise ValueError(f"unknown role(s) {', '.join(unknown)} (known: {known})")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff(self) -> MajordomeConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        return self
+
+
+class AutomationEntry(_Section):
+    """A user's cron-style job: a cron expression in the site's timezone and one fixed action."""
+
+    cron: str = Field(min_length=1)
+    action: Literal["replan", "darks", "bias", "flats", "park", "close", "report"]
+    name: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+        return value
+
+
 class Config(_Section):
     site: SiteConfig
     clock: ClockConfig = ClockConfig()
@@ -310,12 +423,16 @@ class Config(_Section):
     plc: PlcConfig = PlcConfig()
     safety: SafetyConfig = SafetyConfig()
     overheads: OverheadsConfig = OverheadsConfig()
+    observer: ObserverConfig = ObserverConfig()
+    calibrations: CalibrationsConfig = CalibrationsConfig()
     gateway: GatewayConfig = GatewayConfig()
     web: WebConfig = WebConfig()
     devices: DevicesConfig = DevicesConfig()
     simulators: SimulatorsConfig = SimulatorsConfig()
     alerts: AlertsConfig = AlertsConfig()
     pipeline: PipelineConfig = PipelineConfig()
+    majordome: MajordomeConfig = MajordomeConfig()
+    automation: tuple[AutomationEntry, ...] = ()
     source: Path | None = None  # the file it was read from (set by the loader)
 
     @model_validator(mode="after")

@@ -3,8 +3,9 @@
 Replaces the seed's Celery agents and `while ...: sleep()` loops. Every job runs with
 `max_instances=1` and `coalesce=True`; its heartbeat row tells the watchdog and `pyros status`
 when it last ran and whether it failed. Later capabilities add their jobs to `job_specs()`.
-Partial: the watchdog only flags a late job (state "late", one warning); it does not restart
-a stuck job inside this process. Dead processes are restarted by the supervisor.
+The watchdog removes and re-adds a job of this process that is late by more than
+LATE_FACTOR periods (logged, `restarts` counted); a majordome thread stuck past its device
+deadline makes the process exit so that the supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -75,23 +76,38 @@ class Watchdog:
     reported the moment the orchestrator restarts, only if their job does not come back.
     """
 
-    def __init__(self, runtime: Runtime):
+    def __init__(
+        self,
+        runtime: Runtime,
+        restart: Callable[[str], bool] | None = None,
+        checks: list[Callable[[], None]] | None = None,
+    ):
         self.runtime = runtime
         self.started = runtime.clock.now()
+        self.restart = restart  # re-adds a job of this process by name; False if not ours
+        self.checks = checks or []  # e.g. the majordome's device deadline
 
     def __call__(self) -> None:
+        for check in self.checks:
+            check()
         now = self.runtime.clock.now()
+        speed = float(getattr(self.runtime.clock, "speed", 1.0))  # periods are real seconds
         with self.runtime.sessions.begin() as session:
             for hb in session.scalars(select(JobHeartbeat)):
-                silent_s = (now - max(hb.last_beat, self.started)).total_seconds()
-                if silent_s > LATE_FACTOR * hb.period_s and hb.state != "late":
-                    log.warning(
-                        "job %s (%s) is late: last beat %s",
-                        hb.name,
-                        hb.process,
-                        hb.last_beat.isoformat(timespec="seconds"),
-                    )
-                    hb.state = "late"
+                silent_s = (now - max(hb.last_beat, self.started)).total_seconds() / speed
+                if silent_s <= LATE_FACTOR * hb.period_s or hb.state in ("late", "restarted"):
+                    continue
+                log.warning(
+                    "job %s (%s) is late: last beat %s",
+                    hb.name,
+                    hb.process,
+                    hb.last_beat.isoformat(timespec="seconds"),
+                )
+                hb.state = "late"
+                if hb.process == PROCESS and self.restart is not None and self.restart(hb.name):
+                    hb.state = "restarted"
+                    hb.restarts += 1
+                    log.warning("job %s removed and re-added (restart #%d)", hb.name, hb.restarts)
 
 
 PLANNER_PERIOD_S = 10.0
@@ -109,28 +125,58 @@ def job_specs(runtime: Runtime) -> list[JobSpec]:
     ]
 
 
-def run_orchestrator(runtime: Runtime, stop: threading.Event) -> None:
+def add_interval_job(scheduler: BackgroundScheduler, runtime: Runtime, spec: JobSpec) -> None:
+    # Intervals are real seconds (APScheduler runs on the wall clock); the jobs themselves
+    # read the injectable clock. Each job runs once at start, then every period.
+    scheduler.add_job(
+        _with_heartbeat(runtime, spec),
+        "interval",
+        seconds=spec.period_s,
+        id=spec.name,
+        name=spec.name,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(spec.period_s)),
+        next_run_time=datetime.now(UTC),
+        replace_existing=True,
+    )
+
+
+def run_orchestrator(runtime: Runtime, stop: threading.Event, majordome: bool = True) -> None:
     """Run the jobs until `stop` is set (Ctrl-C or SIGTERM from the supervisor)."""
-    scheduler = BackgroundScheduler(timezone="UTC")
+    from orchestrator.majordome.automation import STORE, job_store
+    from orchestrator.majordome.service import MajordomeService
+
+    scheduler = BackgroundScheduler(timezone="UTC", jobstores={STORE: job_store(runtime)})
     specs = job_specs(runtime)
+    service = MajordomeService(runtime).start() if majordome else None
+    if service is not None:
+        specs += service.job_specs()
+    by_name = {spec.name: spec for spec in specs}
+
+    def restart(name: str) -> bool:
+        spec = by_name.get(name)
+        if spec is None:
+            return False
+        if scheduler.get_job(name) is not None:
+            scheduler.remove_job(name)
+        add_interval_job(scheduler, runtime, spec)
+        return True
+
+    watchdog = by_name["watchdog"]
+    watchdog.run.restart = restart  # type: ignore[attr-defined]
+    if service is not None:
+        watchdog.run.checks.append(service.check_deadline)  # type: ignore[attr-defined]
     for spec in specs:
-        # Intervals are real seconds (APScheduler runs on the wall clock); the jobs themselves
-        # read the injectable clock. Each job runs once at start, then every period.
-        scheduler.add_job(
-            _with_heartbeat(runtime, spec),
-            "interval",
-            seconds=spec.period_s,
-            id=spec.name,
-            name=spec.name,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(spec.period_s)),
-            next_run_time=datetime.now(UTC),
-        )
+        add_interval_job(scheduler, runtime, spec)
     scheduler.start()
+    if service is not None:
+        service.install(scheduler)  # after start: the stored automation jobs are replaced
     log.info("orchestrator started with jobs: %s", ", ".join(s.name for s in specs))
     try:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
+        if service is not None:
+            service.stop()
         log.info("orchestrator stopped")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from orchestrator import db
 from orchestrator.model import (
     DeviceStatus,
+    Image,
     JobHeartbeat,
     MajordomeState,
     Schedule,
@@ -61,22 +62,79 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         status["not_tonight"] = _not_tonight(session, status["schedule"])
         status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
         status["pipeline"] = pipeline_status(session) if revision == head else None
-        majordome = session.get(MajordomeState, 1)
-        status["majordome"] = (
-            {"state": majordome.state, "mode": majordome.mode, "paused": majordome.paused}
-            if majordome
-            else None
-        )
+        status["majordome"] = _majordome(session)
+        status["images"] = [
+            {
+                "id": i.id,
+                "date_obs": i.date_obs,
+                "type": i.image_type,
+                "channel": i.channel,
+                "filter": i.filter_name,
+                "object": i.object_name,
+                "path": i.path,
+            }
+            for i in session.scalars(select(Image).order_by(Image.id.desc()).limit(5))
+        ]
+    status["automation"] = _automation(runtime)
     return status
+
+
+def _majordome(session) -> dict[str, Any] | None:
+    """State, mode, reason, and the current sequence with its progress (frame k of n)."""
+    row = session.get(MajordomeState, 1)
+    if row is None:
+        return None
+    out: dict[str, Any] = {
+        "state": row.state,
+        "mode": row.mode,
+        "paused": row.paused,
+        "reason": row.reason,
+        "since": row.updated,
+        "sequence": None,
+    }
+    if row.current_sequence_id is not None:
+        sequence = session.get(Sequence, row.current_sequence_id)
+        if sequence is not None:
+            plans = [p for album in sequence.albums for p in album.plans]
+            taken = session.scalar(
+                select(func.count()).select_from(Image).where(Image.sequence_id == sequence.id)
+            )
+            total = sum(p.count for p in plans)
+            current = next(
+                (p for p in plans if taken < sum(q.count for q in plans[: plans.index(p) + 1])),
+                plans[-1] if plans else None,
+            )
+            out["sequence"] = {
+                "id": sequence.id,
+                "name": sequence.name,
+                "target": sequence.target_name,
+                "progress": sequence.progress,  # the observer's own line, per channel
+                "frame": min(taken + 1, total),
+                "frames": total,
+                "plan": f"{current.filter_name} {current.exposure_s:g} s x{current.count}"
+                if current
+                else "",
+            }
+    return out
+
+
+def _automation(runtime: Runtime) -> list[dict[str, Any]]:
+    from orchestrator.majordome.automation import stored_jobs
+
+    try:
+        return stored_jobs(runtime)
+    except Exception as exc:  # noqa: BLE001 - status must always print
+        return [{"id": "(unreadable)", "name": str(exc), "next_run": None}]
 
 
 def _job_row(runtime: Runtime, hb: JobHeartbeat) -> dict[str, Any]:
     age = (runtime.clock.now() - hb.last_beat).total_seconds()
+    speed = float(getattr(runtime.clock, "speed", 1.0))  # periods are real seconds
     return {
         "name": hb.name,
         "process": hb.process,
         "age_s": round(age, 1),
-        "late": age > LATE_FACTOR * hb.period_s,
+        "late": age / speed > LATE_FACTOR * hb.period_s,
         "state": hb.state,
         "restarts": hb.restarts,
         "last_error": hb.last_error,
@@ -191,7 +249,14 @@ def format_status(status: dict[str, Any]) -> str:
     if status.get("majordome"):
         m = status["majordome"]
         paused = ", paused" if m["paused"] else ""
-        lines.append(f"Majordome {m['state']} ({m['mode']}{paused})")
+        lines.append(f"Majordome {m['state']} ({m['mode']}{paused}) — {m.get('reason', '')}")
+        seq = m.get("sequence")
+        if seq:
+            lines.append(
+                f"  sequence {seq['id']} {seq['name']} ({seq['target']}): plan {seq['plan']}, "
+                f"frame {seq['frame']} of {seq['frames']}"
+                + (f" ({seq['progress']})" if seq.get("progress") else "")
+            )
     if "sequences" in status:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(status["sequences"].items())) or "none"
         lines.append(f"Sequences {counts}")
@@ -219,6 +284,18 @@ def format_status(status: dict[str, Any]) -> str:
             )
         else:
             lines.append(f"  {job['name']}")
+    if status.get("images"):
+        lines += ["", "Last images"]
+        for i in status["images"]:
+            lines.append(
+                f"  {i['date_obs']:%H:%M:%S} {i['type']:<6} {i['channel']:<4} "
+                f"{i['filter'] or '-':<4} {i['object'] or '':<20} {i['path']}"
+            )
+    if status.get("automation"):
+        lines += ["", "Automation"]
+        for job in status["automation"]:
+            when = f"{job['next_run']:%Y-%m-%d %H:%M %Z}" if job["next_run"] else "paused"
+            lines.append(f"  {job['name']:<40} next {when}")
     lines += ["", "Devices"]
     for dev in status.get("devices", []):
         error = f"  {dev['last_error']}" if dev["last_error"] else ""

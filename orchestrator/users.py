@@ -70,11 +70,18 @@ class FailureCause(enum.StrEnum):
     DEVICE = "device"
     PREEMPTED = "preempted"  # an alert took the telescope
     OPERATOR = "operator"
+    INTERRUPTED = "interrupted"  # the orchestrator stopped (killed) while it executed
     REQUEST = "request"
 
 
 REFUNDED_CAUSES = frozenset(
-    {FailureCause.WEATHER, FailureCause.DEVICE, FailureCause.PREEMPTED, FailureCause.OPERATOR}
+    {
+        FailureCause.WEATHER,
+        FailureCause.DEVICE,
+        FailureCause.PREEMPTED,
+        FailureCause.OPERATOR,
+        FailureCause.INTERRUPTED,
+    }
 )
 # Statuses whose hours are promised but not yet charged: they count against the quota at
 # submission, so nobody can queue more than they were granted.

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.devices",
     "orchestrator.cli.alerts",
     "orchestrator.cli.pipeline",
+    "orchestrator.cli.majordome",
 )
 
 

@@ -19,17 +19,23 @@ def devices() -> None:
 
 
 @devices.command()
+@click.option("--force", is_flag=True, help="Operator: run even while UNSAFE (logged).")
 @config_option
 @click.pass_obj
-def check(obj: CliContext) -> None:
+def check(obj: CliContext, force: bool) -> None:
     """Connect every configured device and run a self-test; exit 1 on any failure.
 
     Slews the mount near the zenith, turns the dome to it, opens and closes the shutter,
     moves the filter wheels and the focuser, takes a 1 s exposure per camera written as FITS
     (with its Image row; the database must be initialised), and parks the mount.
+    Refused (exit 1, nothing moves) while the safety monitor says UNSAFE or cannot be
+    reached, unless --force.
     """
+    import logging
+
     from orchestrator.devices.selftest import SelfTest, format_results
     from orchestrator.devices.status import DeviceStatusStore
+    from orchestrator.majordome.safety import read_safety
     from orchestrator.status import system_status
 
     runtime = obj.runtime("devices")
@@ -39,6 +45,17 @@ def check(obj: CliContext) -> None:
     if not database["ok"]:
         # Images and device status go to the database: say so before moving anything.
         raise click.ClickException(f"database not ready: {database['error'] or 'run pyros init'}")
+    verdict = read_safety(runtime)
+    if not verdict.is_safe:
+        if not force:
+            raise click.ClickException(
+                f"refused: safety is {verdict.text()} (from {verdict.source}); the check opens "
+                "the dome and moves the mount. An operator may use --force."
+            )
+        logging.getLogger("orchestrator.devices").warning(
+            "devices check FORCED while %s", verdict.text()
+        )
+        click.echo(f"WARNING: forced while {verdict.text()}")
     results = SelfTest(runtime, DeviceStatusStore(runtime)).run()
     click.echo(format_results(results))
     if not all(r.ok for r in results):

@@ -4,8 +4,8 @@ The adapter package is imported by name (`alpaca_devices`, `indi_bridge`), never
 level, so the orchestrator does not depend on alpyca or PyIndi. `build_devices()` refuses at
 start, with an error naming the role, an unknown role or adapter, an unreachable device, or a
 device missing a capability its role needs (a camera that cannot take darks, ...).
-Partial: no running job calls `build_devices()` yet (only `pyros devices check`); the
-majordome/observer jobs that drive the night are to call it when they start.
+The orchestrator's majordome service builds them at start (a device that does not answer is
+retried by the guard, never fatal there); `pyros devices check` builds its own.
 """
 
 from __future__ import annotations

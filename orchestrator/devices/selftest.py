@@ -153,7 +153,7 @@ class SelfTest:
         return f"{start} -> {start + step} -> {start}"
 
     def _expose(self, devices: Devices, role: str) -> str:
-        from orchestrator.fits import Exposure, save_image
+        from orchestrator.observer.fits import Exposure, save_image
 
         camera = devices.get(role)
         channel = role.removeprefix("camera_").upper()

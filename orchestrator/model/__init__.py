@@ -20,6 +20,7 @@ from orchestrator.model.system import (
     DeviceStatus,
     JobHeartbeat,
     LogEntry,
+    MajordomeHistory,
     MajordomeState,
     ProcessLease,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "JobHeartbeat",
     "LogEntry",
     "LoginFailure",
+    "MajordomeHistory",
     "MajordomeState",
     "MasterFrame",
     "Plan",

@@ -58,6 +58,8 @@ class Image(Base):
     image_type: Mapped[str] = mapped_column(String(16))  # light, dark, flat, bias
     channel: Mapped[str] = mapped_column(String(8))  # VIS or NIR
     date_obs: Mapped[datetime] = mapped_column(index=True)
+    # the local date at the start of the night (YYYYMMDD): calibrations are grouped by it
+    night: Mapped[str | None] = mapped_column(String(8), index=True)
     exposure_s: Mapped[float]
     filter_name: Mapped[str | None] = mapped_column(String(32))
     object_name: Mapped[str | None] = mapped_column(String(128))

@@ -89,6 +89,9 @@ class Sequence(Base):
     )
     status_reason: Mapped[str] = mapped_column(Text, default="")
     status_changed: Mapped[datetime | None]
+    # What the observer does now, for `pyros status` (empty when idle):
+    # "NIR plan 1/2 J frame 4/5 · VIS plan 2/3 r frame 2/3"
+    progress: Mapped[str] = mapped_column(String(256), default="")
 
     request: Mapped[Request] = relationship(back_populates="sequences")
     albums: Mapped[list[Album]] = relationship(
@@ -99,6 +102,7 @@ class Sequence(Base):
         # A new sequence has a status before it is flushed, so the life cycle works at once.
         fields.setdefault("status", S.TO_BE_PLANNED)
         fields.setdefault("status_reason", "")
+        fields.setdefault("progress", "")
         super().__init__(**fields)
 
     def can_move_to(self, new: SequenceStatus) -> bool:
@@ -147,6 +151,8 @@ class Album(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sequence_id: Mapped[int] = mapped_column(ForeignKey("sequence.id", ondelete="CASCADE"))
     channel: Mapped[Channel] = mapped_column(Enum(Channel, native_enum=False, length=8))
+    # pending, running, done, failed (set by the observer as the album moves)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
 
     sequence: Mapped[Sequence] = relationship(back_populates="albums")
     plans: Mapped[list[Plan]] = relationship(
@@ -164,5 +170,8 @@ class Plan(Base):
     exposure_s: Mapped[float]
     count: Mapped[int] = mapped_column(default=1)
     binning: Mapped[int] = mapped_column(default=1)
+    # pending, running, done, failed; frames written by the last execution
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    frames_done: Mapped[int] = mapped_column(default=0)
 
     album: Mapped[Album] = relationship(back_populates="plans")

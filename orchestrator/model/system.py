@@ -60,7 +60,20 @@ class Command(Base):
     created: Mapped[datetime] = mapped_column(index=True)
     taken: Mapped[datetime | None]
     done: Mapped[datetime | None]
+    # queued -> taken -> done | failed | refused (a bad argument or an unsafe move: nothing moved)
+    status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
     result: Mapped[str] = mapped_column(Text, default="")
+
+
+class MajordomeHistory(Base):
+    """One row per majordome transition, for the night report: when, from, to and why."""
+
+    __tablename__ = "majordome_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(index=True)
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class LogEntry(Base):

@@ -22,7 +22,7 @@ def _site(tmp_path: Path, devices_toml: str) -> Path:
 def test_check_passes_writes_fits_and_image_rows(tmp_path, alpaca_simulator):
     reset_alpaca(alpaca_simulator)
     folder = _site(tmp_path, device_toml(alpaca=alpaca_simulator.address))
-    result = pyros("devices", "check", cwd=folder)
+    result = pyros("devices", "check", "--force", cwd=folder)
     assert result.returncode == 0, result.stdout + result.stderr
     table = result.stdout
     for role, step in [
@@ -79,7 +79,7 @@ def test_check_fails_with_exit_1_naming_the_unreachable_role(tmp_path, alpaca_si
     toml = device_toml(alpaca=alpaca_simulator.address, roles={"focuser"})
     toml += f'\n[devices.dome]\nadapter = "alpaca"\naddress = "127.0.0.1:{free_port()}"\n'
     folder = _site(tmp_path, toml)
-    result = pyros("devices", "check", cwd=folder, timeout=60)
+    result = pyros("devices", "check", "--force", cwd=folder, timeout=60)
     assert result.returncode == 1
     assert re.search(
         r"^dome\s+connect\s+FAIL .*device dome: connect: .*refused", result.stdout, re.M
@@ -125,7 +125,7 @@ def _put_indi_mount_near_the_check_target(config_path: Path) -> None:
 def test_check_passes_against_indi(tmp_path, indi_server):
     folder = _site(tmp_path, device_toml(indi=indi_server.address))
     _put_indi_mount_near_the_check_target(folder / "pyros.toml")
-    result = pyros("devices", "check", cwd=folder, timeout=240)
+    result = pyros("devices", "check", "--force", cwd=folder, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     for role, step in [
         ("mount", "slew"),

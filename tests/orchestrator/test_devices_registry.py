@@ -129,7 +129,7 @@ def test_the_orchestrator_never_imports_alpyca_or_pyindi():
 
     code = (
         "import sys, orchestrator.cli, orchestrator.cli.devices, orchestrator.devices.registry,"
-        " orchestrator.devices.selftest, orchestrator.fits, orchestrator.supervisor\n"
+        " orchestrator.devices.selftest, orchestrator.observer.fits, orchestrator.supervisor\n"
         "bad = [m for m in ('alpaca', 'PyIndi', 'alpaca_devices', 'indi_bridge')"
         " if m in sys.modules]\n"
         "print(bad)"

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from orchestrator.bootstrap import init_site
 from orchestrator.jobs import record_beat
+from orchestrator.majordome.states import State, StateStore
 from orchestrator.model import Schedule, Sequence
 from orchestrator.planner.service import replan
 from orchestrator.request_builder import RequestBuilder
@@ -51,6 +52,7 @@ def test_status_page_shows_safety_schedule_and_refreshes(site, page):
         assert page.text_content("#sequences") == f"Sequences: to_be_planned {submitted}"
         devices = _table(page, "#devices")
         assert ["mount", "alpaca"] == devices[0][:2] and devices[0][-1] == "never seen"
+        assert page.text_content("#majordome").startswith("startup (AUTO)")  # pyros init
 
         # A job beats and the planner plans the night: the page shows both without a reload
         # (in this order, so the refresh that shows the schedule shows the beat too).
@@ -78,6 +80,20 @@ def test_status_page_shows_safety_schedule_and_refreshes(site, page):
         assert "night 2026-11-24" in page.text_content("#schedule-summary")
         assert "planned" in page.text_content("#sequences")
         assert [row[0] for row in _table(page, "#jobs")] == ["planner"]
+
+        # The majordome starts the first entry: its state, reason and progress appear.
+        store = StateStore(site)
+        store.move(State.NIGHT_WAITING, "startup: night")
+        store.move(State.OBSERVING, f"sequence {schedule.entries[0].sequence_id} due")
+        store.set(current_sequence_id=schedule.entries[0].sequence_id)
+        page.wait_for_function(
+            "document.getElementById('majordome-sequence').textContent.includes('frame 1 of')",
+            timeout=REFRESH_MS,
+        )
+        assert page.text_content("#majordome").startswith("observing (AUTO) — sequence ")
+        assert f"sequence {schedule.entries[0].sequence_id} " in page.text_content(
+            "#majordome-sequence"
+        )
 
     # The web server is gone: the page must not keep showing the last verdict as current.
     page.wait_for_function(

@@ -28,6 +28,14 @@ async function refresh() {
     fillTable("not-tonight", s.not_tonight || [], [n => n.target, n => n.sequence, n => n.reason]);
     const counts = Object.entries(s.sequences || {}).sort().map(([k, v]) => `${k} ${v}`);
     document.getElementById("sequences").textContent = "Sequences: " + (counts.join(", ") || "none");
+    const m = s.majordome;
+    document.getElementById("majordome").textContent = m
+      ? `${m.state} (${m.mode}${m.paused ? ", paused" : ""}) — ${m.reason}` : "not started";
+    const q = m && m.sequence;
+    document.getElementById("majordome-sequence").textContent = q
+      ? `sequence ${q.id} ${q.name} (${q.target}): plan ${q.plan}, frame ${q.frame} of ${q.frames}` + (q.progress ? ` (${q.progress})` : "")
+      : "no sequence running";
+    fillTable("images", s.images || [], [i => hhmm(i.date_obs, 8), i => i.type, i => i.channel, i => i.filter || "-", i => i.object || ""]);
     fillTable("jobs", s.jobs || [], [j => j.name, j => j.process, j => j.age_s, j => j.late ? "LATE" : j.state]);
     fillTable("devices", s.devices || [], [d => d.role, d => d.adapter, d => d.address || "—", d => d.device, d => d.state]);
   } catch (e) {

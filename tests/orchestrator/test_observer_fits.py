@@ -12,8 +12,8 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from sqlalchemy import select
 
-from orchestrator.fits import Exposure, image_path, night_of, save_image, write_fits
 from orchestrator.model import Image, WeatherWatch, WeatherWatchHistory
+from orchestrator.observer.fits import Exposure, image_path, night_of, save_image, write_fits
 
 M42 = SkyCoord(ra=83.8221 * u.deg, dec=-5.3911 * u.deg)
 
@@ -121,7 +121,7 @@ def test_long_values_keep_their_cards_within_80_characters_without_warnings(tmp_
     import warnings
 
     from orchestrator.config import default_config_text, parse_config
-    from orchestrator.fits import fits_header
+    from orchestrator.observer.fits import fits_header
     from orchestrator.runtime import configure_astropy_offline
 
     configure_astropy_offline()

@@ -1,7 +1,7 @@
 """FITS files of the cameras: full headers, a naming convention, atomic writes, the Image row.
 
-Called by the observer and by `pyros devices check` after an exposure. File naming, under
-config folders.images:
+Called by the observer, the calibrations and `pyros devices check` after an exposure. File
+naming, under config folders.images:
 
     NIGHT/CHANNEL/YYYYMMDDTHHMMSSmmm_CHANNEL_TYPE[_OBJECT][_FILTER]_EXPs.fits
 
@@ -89,6 +89,15 @@ def _coord_cards(header: fits.Header, prefix: str, coord: SkyCoord | None, what:
     header[f"{prefix}DEC"] = (round(icrs.dec.deg, 6), f"[deg] {what} declination (ICRS)")
 
 
+def _text_card(h: fits.Header, key: str, value: str, comment: str) -> None:
+    """A string card on one 80-character line: the comment goes when the value needs the room
+    (astropy would otherwise truncate it with a VerifyWarning)."""
+    value = value[:68]
+    # key (8) + "= " + quoted value + " / " + comment must fit in 80 characters
+    fits_comment = len(value.replace("'", "''")) + len(comment) + 15 <= 80
+    h[key] = (value, comment) if fits_comment else value
+
+
 def fits_header(
     exposure: Exposure, site: SiteConfig, weather: WeatherWatch | None = None
 ) -> fits.Header:
@@ -99,7 +108,7 @@ def fits_header(
     h["EXPTIME"] = (float(exposure.exposure_s), "[s] exposure time")
     h["IMAGETYP"] = (exposure.image_type.upper(), "light, dark, flat or bias")
     h["FILTER"] = (exposure.filter_name or "NONE", "filter in the beam")
-    h["OBJECT"] = ((exposure.object_name or "")[:68], "target name")
+    _text_card(h, "OBJECT", exposure.object_name or "", "target name")
     h["CHANNEL"] = (exposure.channel, "VIS or NIR camera")
     _coord_cards(h, "", exposure.target, "target")
     _coord_cards(h, "TEL", exposure.mount_position, "mount")
@@ -113,8 +122,8 @@ def fits_header(
             airmass = float(horizontal.secz)
             h["AIRMASS"] = (round(airmass, 4), "sec(z) at DATE-OBS")
     # Long strings would need CONTINUE cards that some readers mishandle: keep one card.
-    h["TELESCOP"] = (exposure.telescope[:68] or site.name, "telescope (mount)")
-    h["INSTRUME"] = (exposure.instrument[:68], "camera")
+    _text_card(h, "TELESCOP", exposure.telescope or site.name, "telescope (mount)")
+    _text_card(h, "INSTRUME", exposure.instrument, "camera")
     h["OBSERVAT"] = (site.name, "observatory")
     h["SITELAT"] = (site.latitude_deg, "[deg] site latitude, north positive")
     h["SITELONG"] = (site.longitude_deg, "[deg] site longitude, east positive")
@@ -215,6 +224,7 @@ def save_image(runtime: Runtime, data: np.ndarray, exposure: Exposure) -> Image:
             image_type=exposure.image_type,
             channel=exposure.channel,
             date_obs=exposure.date_obs,
+            night=night_of(exposure.date_obs, site),
             exposure_s=exposure.exposure_s,
             filter_name=exposure.filter_name,
             object_name=exposure.object_name,

@@ -1,0 +1,313 @@
+"""The majordome: the night's conductor, a state table driven by a tick and by events.
+
+The tick (≤ 1 s) decides what to do next from the stored state, the clock, tonight's times and
+the planner's newest schedule. Events do not wait for it: the safety watcher calls
+`on_safety()` the moment IsSafe changes, `preempt()` starts an urgent sequence at once. A
+sequence runs in the observer's own thread, so the tick always returns promptly.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from orchestrator.devices.errors import DeviceError
+from orchestrator.errors import IllegalTransition
+from orchestrator.majordome import reaction
+from orchestrator.majordome.night import NightTimes, current_night
+from orchestrator.majordome.safety import SafetyReader, Verdict
+from orchestrator.majordome.states import OPENING_MOVES, State, StateStore
+from orchestrator.model import Schedule, ScheduleEntry, Sequence, SequenceStatus
+
+log = logging.getLogger(__name__)
+M = State
+S = SequenceStatus
+REPLANNABLE_CAUSES = ("weather", "device", "interrupted", "pre-empted")
+
+
+class Majordome:
+    def __init__(self, runtime, devices, observer, reader: SafetyReader | None = None):
+        self.runtime = runtime
+        self.devices = devices
+        self.observer = observer
+        self.reader = reader or SafetyReader(runtime)
+        self.store = StateStore(runtime, cached=True)
+        self.verdict = Verdict(False, ("safety not read yet",))
+        self._lock = threading.RLock()  # one decision at a time (tick, pre-emption, commands)
+        self._reacting = threading.Lock()  # one safety reaction at a time
+        self._epoch = 0  # bumped by every safety reaction: an opening in flight must not stand
+        self._worker: threading.Thread | None = None
+        self._worker_kind = ""  # "sequence" or "calibration"
+        self._done: set[tuple[str, object]] = set()  # (calibration kind, night) done
+        self._retry_at = 0.0  # monotonic: next device reconnection (error state)
+        self._backoff_s = runtime.config.majordome.reconnect_min_s
+        self.deadline: tuple[str, float] | None = None  # (what, monotonic) for the watchdog
+        self.wake = threading.Event()  # set to make the tick loop run at once
+
+    # ---- what the tick looks at -------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    def night(self) -> NightTimes:
+        return current_night(self.runtime.config, self.now())
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def is_safe(self) -> tuple[bool, str]:
+        """Weather safe, required devices connected, Sun low enough, disk space for images."""
+        if not self.verdict.is_safe:
+            return False, "weather unsafe: " + "; ".join(self.verdict.reasons)
+        for role in self.runtime.config.majordome.required_roles:
+            if role in self.devices and self.devices.get(role).stale:
+                return False, f"required device {role} is not connected"
+        if not self.night().sun_low_enough(self.now()):
+            return False, "the Sun is too high"
+        folder = self.runtime.config.folders.images
+        folder.mkdir(parents=True, exist_ok=True)
+        free_mb = shutil.disk_usage(folder).free / 1e6
+        if free_mb < self.runtime.config.majordome.min_free_disk_mb:
+            return False, f"only {free_mb:.0f} MB free for images in {folder}"
+        return True, ""
+
+    def next_due(self) -> int | None:
+        """The planned sequence whose entry of the newest schedule has started, earliest first."""
+        now = self.now()
+        latest = (
+            select(Schedule.id)
+            .order_by(Schedule.created.desc(), Schedule.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        with self.runtime.sessions() as session:
+            return session.scalar(
+                select(ScheduleEntry.sequence_id)
+                .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
+                .where(
+                    ScheduleEntry.schedule_id == latest,
+                    ScheduleEntry.start <= now,
+                    ScheduleEntry.end > now,
+                    Sequence.status == S.PLANNED,
+                )
+                .order_by(ScheduleEntry.start)
+                .limit(1)
+            )
+
+    # ---- moves --------------------------------------------------------------------------------
+
+    def move(self, to: State, reason: str) -> None:
+        if to in OPENING_MOVES:
+            ok, why = self.is_safe()
+            if not ok:
+                raise IllegalTransition(f"majordome will not move to {to.value}: {why}")
+        previous = self.store.move(to, reason)
+        if previous != to:
+            log.info("majordome %s -> %s: %s", previous.value, to.value, reason)
+
+    def _guarded(self, what: str, timeout_s: float, action: Callable[[], object]) -> None:
+        """Run a device action under a deadline the watchdog can see."""
+        self.deadline = (what, time.monotonic() + timeout_s + 30.0)
+        try:
+            action()
+        finally:
+            self.deadline = None
+
+    def _open(self, then: State, reason: str) -> bool:
+        """Open the shutter and unpark, then move to `then`; False if unsafe meanwhile."""
+        m = self.runtime.config.majordome
+        epoch = self._epoch
+        self.move(M.OPENING, reason)
+        dome = self.devices.get("dome") if "dome" in self.devices else None
+        mount = self.devices.get("mount") if "mount" in self.devices else None
+        if dome is not None:
+            self._guarded(
+                "open dome", m.open_timeout_s, lambda: dome.open_shutter(timeout_s=m.open_timeout_s)
+            )
+        if mount is not None and mount.is_parked():
+            self._guarded(
+                "unpark mount", m.park_timeout_s, lambda: mount.unpark(timeout_s=m.park_timeout_s)
+            )
+        if epoch != self._epoch or not self.verdict.is_safe:
+            # the weather turned while the shutter was opening: the reaction closed it
+            # before our open finished, so close it again.
+            reaction.go_safe(self.runtime.config, self.devices)
+            return False
+        self.move(then, reason)
+        return True
+
+    def secure(self, to: State, reason: str) -> list[reaction.Step]:
+        """Close and park (no sequence running), then move to `to`."""
+        self.store.move(M.CLOSING, reason)
+        steps = reaction.go_safe(self.runtime.config, self.devices)
+        self.store.move(to, reason + ": " + "; ".join(s.text() for s in steps))
+        return steps
+
+    # ---- events -------------------------------------------------------------------------------
+
+    def on_safety(self, verdict: Verdict) -> None:
+        """Called by the safety watcher on every change of verdict (not by the tick)."""
+        was_safe = self.verdict.is_safe
+        self.verdict = verdict
+        if was_safe and not verdict.is_safe:
+            state = self.store.state
+            if state in OPENING_MOVES or reaction.shutter_open(self.devices):
+                # its own thread: the watcher keeps reading IsSafe while the dome closes
+                threading.Thread(
+                    target=self.react,
+                    args=("weather", "; ".join(verdict.reasons) or "unsafe"),
+                    name="majordome-safety-reaction",
+                    daemon=True,
+                ).start()
+        elif verdict.is_safe and not was_safe:
+            self.wake.set()
+
+    def react(self, cause: str, reason: str) -> list[reaction.Step]:
+        """The safety reaction: abort the sequence, close, park, re-plan; state closed/error."""
+        with self._reacting:
+            self._epoch += 1
+            log.warning("safety reaction (%s): %s", cause, reason)
+            try:
+                self.store.move(M.CLOSING, f"{cause}: {reason}")
+            except IllegalTransition:
+                pass  # already closing
+            steps = reaction.go_safe(
+                self.runtime.config, self.devices, lambda: self._abort_running(cause, reason)
+            )
+            summary = "; ".join(s.text() for s in steps)
+            target = M.CLOSED_WEATHER if cause == "weather" else M.ERROR
+            self.store.move(target, f"{cause}: {reason} ({summary})")
+            self._replan(f"{cause} closed", cause == "weather")
+            return steps
+
+    def _abort_running(self, cause: str, reason: str) -> None:
+        if self.observer.busy or self.busy:
+            self.observer.abort(cause, reason)
+        worker = self._worker
+        if worker is not None:
+            worker.join(self.runtime.config.majordome.abort_timeout_s)
+
+    def _replan(self, trigger: str, delayed: bool) -> None:
+        from orchestrator.planner.service import replan
+
+        not_before = None
+        if delayed:
+            not_before = self.now() + timedelta(seconds=self.runtime.config.safety.reopen_delay_s)
+        try:
+            replan(self.runtime, trigger, not_before)
+        except Exception:  # a failed re-plan must not undo the safe state
+            log.exception("re-plan after %s failed", trigger)
+
+    def preempt(self, sequence_id: int, reason: str) -> threading.Thread:
+        """An urgent sequence was planned: run it now, not at the next tick.
+
+        Called by the alerts job right after it planned `sequence_id` (status PLANNED). The
+        running sequence, if any, is aborted with cause "pre-empted" (it goes back to the pool,
+        quota refunded, frames taken kept) and the urgent one starts as soon as the observer
+        is free — the dome is opened first if it is closed and it is safe. Returns at once
+        (the work runs in a thread, returned for tests); nothing starts while unsafe, in
+        manual mode or paused: the urgent sequence then waits in the schedule like any other.
+        """
+
+        def run() -> None:
+            with self._lock:
+                snap = self.store.snapshot()
+                if snap.mode != "AUTO" or snap.paused or not self.is_safe()[0]:
+                    log.warning(
+                        "pre-emption by sequence %s deferred: %s",
+                        sequence_id,
+                        "not in AUTO, paused or unsafe",
+                    )
+                    return
+                if self._worker_kind == "sequence" and self.busy:
+                    self.observer.abort("pre-empted", reason)
+                    self._worker.join(self.runtime.config.majordome.abort_timeout_s)
+                try:
+                    state = self.store.state
+                    if state != M.OBSERVING:
+                        if reaction.shutter_open(self.devices):
+                            self.move(M.OBSERVING, f"pre-empted by sequence {sequence_id}")
+                        elif not self._open(M.OBSERVING, f"urgent sequence {sequence_id}"):
+                            return
+                    self.start_sequence(sequence_id)
+                except (IllegalTransition, DeviceError) as exc:
+                    log.error("pre-emption by sequence %s failed: %s", sequence_id, exc)
+
+        thread = threading.Thread(target=run, name="majordome-preempt", daemon=True)
+        thread.start()
+        return thread
+
+    # ---- work in threads ----------------------------------------------------------------------
+
+    def start_sequence(self, sequence_id: int) -> None:
+        if self._reacting.locked() or not self.verdict.is_safe:
+            # the tick decided before the weather turned: the reaction has the dome now
+            raise IllegalTransition(f"sequence {sequence_id} not started: safety reaction")
+        self.store.set(current_sequence_id=sequence_id)
+
+        def run() -> None:
+            try:
+                result = self.observer.execute(sequence_id)
+            except Exception as exc:  # not PLANNED any more, or the observer busy: skip it
+                log.error("sequence %s not started: %s", sequence_id, exc)
+                self.store.set(current_sequence_id=None)
+                self.wake.set()
+                return
+            log.info(
+                "sequence %s %s%s",
+                sequence_id,
+                result.status,
+                f" ({result.cause}: {result.reason})" if result.cause else "",
+            )
+            if result.status == "failed" and result.cause in REPLANNABLE_CAUSES:
+                self._back_to_pool(sequence_id, f"{result.cause}: {result.reason}")
+            self.store.set(current_sequence_id=None)
+            if result.cause not in ("weather", "device", "pre-empted"):
+                # early, late or failed: the rest of the night is re-planned (the safety
+                # reaction re-plans on its own; a pre-emption was just planned by the alert)
+                from orchestrator.observer.timing import replan_trigger
+
+                trigger = replan_trigger(self.runtime, result, self.now())
+                if trigger:
+                    self._replan(trigger, delayed=False)
+            if result.status == "failed" and result.cause == "device":
+                threading.Thread(
+                    target=self.react,
+                    args=("device", result.reason),
+                    name="majordome-device-reaction",
+                    daemon=True,
+                ).start()
+            self.wake.set()
+
+        self._start_worker("sequence", run)
+
+    def start_calibration(self, kind: str, work: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except Exception:  # a failed calibration is logged; the night goes on
+                log.exception("calibration %s failed", kind)
+            self._done.add((kind, self.night().night))
+            self.wake.set()
+
+        self._start_worker("calibration", run)
+
+    def _start_worker(self, kind: str, run: Callable[[], None]) -> None:
+        if self.busy:
+            raise IllegalTransition(f"cannot start a {kind}: a {self._worker_kind} is running")
+        self._worker_kind = kind
+        self._worker = threading.Thread(target=run, name=f"majordome-{kind}", daemon=True)
+        self._worker.start()
+
+    def _back_to_pool(self, sequence_id: int, reason: str) -> None:
+        with self.runtime.sessions.begin() as session:
+            sequence = session.get(Sequence, sequence_id)
+            if sequence is not None and sequence.status == S.FAILED:
+                sequence.retry(self.now(), reason)

@@ -1,0 +1,78 @@
+"""Pre-emption (the alerts' hook): `Majordome.preempt()` aborts the running sequence with cause
+`pre-empted` (back to the pool, frames kept) and starts the urgent one at once, not at a tick.
+Real peers; the majordome's service with its tick driven by a thread as the job would."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from orchestrator.majordome.service import MajordomeService
+from orchestrator.model import Sequence
+from orchestrator.planner.service import replan
+from tests.device_peers import reset_alpaca
+from tests.helpers import wait_for
+from tests.majordome.night_helpers import (
+    alpaca_devices_toml,
+    make_site,
+    statuses,
+    submit_sky_request,
+)
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path, alpaca_simulator):
+    reset_alpaca(alpaca_simulator)
+    site = make_site(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'pyros.db'}",
+        alpaca_devices_toml(alpaca_simulator.address),
+    )
+    rt = site.runtime
+    routine = submit_sky_request(rt, "routine", 80.0, 0.0, exposure_s=2.0, count=4)
+    replan(rt, "test")
+    service = MajordomeService(rt).start()
+    stop = threading.Event()
+
+    def ticks() -> None:
+        while not stop.is_set():
+            service.tick()
+            stop.wait(0.2)
+
+    ticker = threading.Thread(target=ticks, daemon=True)
+    ticker.start()
+    try:
+        wait_for(
+            lambda: statuses(rt, [routine])[routine] == "executing",
+            120,
+            0.05,
+            what="the routine sequence executing",
+        )
+        urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, exposure_s=1.0, count=1)
+        with rt.sessions.begin() as session:  # what the alerts job does: plan it
+            session.get(Sequence, urgent).plan(rt.clock.now())
+        service.majordome.preempt(urgent, "GRB 261125A")
+        wait_for(
+            lambda: statuses(rt, [urgent])[urgent] == "executing",
+            30,
+            0.01,
+            what="the urgent sequence executing",
+        )
+        with rt.sessions() as session:
+            pre_empted = session.get(Sequence, routine)
+            assert str(pre_empted.status) == "to_be_planned"
+            assert pre_empted.status_reason == "preempted: GRB 261125A"
+        assert service.majordome.store.snapshot().current_sequence_id == urgent
+        wait_for(
+            lambda: statuses(rt, [urgent])[urgent] == "executed",
+            120,
+            0.1,
+            what="the urgent sequence executed",
+        )
+    finally:
+        stop.set()
+        ticker.join(10)
+        service.stop()
+        site.close()
