@@ -113,15 +113,20 @@ class Watchdog:
 PLANNER_PERIOD_S = 10.0
 
 
-def job_specs(runtime: Runtime) -> list[JobSpec]:
+def job_specs(runtime: Runtime, majordome=None) -> list[JobSpec]:
+    """The jobs of this process; `majordome` (a MajordomeService) receives the alerts'
+    pre-emptions and retractions, in this process: an alert reaches the mount directly."""
     from orchestrator.alerts.service import alert_job_specs
     from orchestrator.planner.triggers import ReplanTriggers
 
     return [
         JobSpec("watchdog", 5.0, Watchdog(runtime)),
         JobSpec("planner", PLANNER_PERIOD_S, ReplanTriggers(runtime).run),
-        # the lead wires on_urgent to Majordome.preempt at merge
-        *alert_job_specs(runtime, on_urgent=None),
+        *alert_job_specs(
+            runtime,
+            on_urgent=majordome.preempt if majordome is not None else None,
+            on_cancel=majordome.stop_sequence if majordome is not None else None,
+        ),
     ]
 
 
@@ -148,8 +153,8 @@ def run_orchestrator(runtime: Runtime, stop: threading.Event, majordome: bool = 
     from orchestrator.majordome.service import MajordomeService
 
     scheduler = BackgroundScheduler(timezone="UTC", jobstores={STORE: job_store(runtime)})
-    specs = job_specs(runtime)
     service = MajordomeService(runtime).start() if majordome else None
+    specs = job_specs(runtime, service)
     if service is not None:
         specs += service.job_specs()
     by_name = {spec.name: spec for spec in specs}

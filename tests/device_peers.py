@@ -152,8 +152,11 @@ def config_text(devices_toml: str, extra: str = "") -> str:
 
     text = default_config_text()
     head, _, tail = text.partition("[devices.mount]")
-    simulators = tail[tail.index("[simulators]") :]
-    simulators = simulators.replace("enabled = true ", "enabled = false")
+    rest = tail[tail.index("[simulators]") :]
+    # Only the [simulators] section's own `enabled` (the alerts' and the pipeline's stay).
+    section, _, after = rest.partition("\n\n[")
+    section = section.replace("enabled = true ", "enabled = false", 1)
+    simulators = section + ("\n\n[" + after if after else "")
     wanted = set(re.findall(r"^\[devices\.(\w+)\]", devices_toml, re.MULTILINE))
     others = sorted(set(tomllib.loads(text)["devices"]) - wanted)
     removed = "[devices]\n" + "".join(f"{role} = false\n" for role in others)

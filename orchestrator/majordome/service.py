@@ -59,7 +59,7 @@ class MajordomeService:
                     device._stale = True  # the guard reconnects before its next use
                     log.error("device %s not ready at start: %s", role, exc)
         if self.observer is None:
-            self.observer = Observer(self.runtime, self.devices)
+            self.observer = Observer(self.runtime, self.devices, on_slew=self._slew_sent)
         self.majordome = Majordome(self.runtime, self.devices, self.observer)
         snap = self.majordome.store.snapshot()
         # after a restart (even a kill -9), re-enter through startup: check before moving
@@ -84,6 +84,21 @@ class MajordomeService:
             row = session.get(Sequence, sequence_id)
             if row is not None and row.status == SequenceStatus.FAILED:
                 row.retry(self.runtime.clock.now(), "interrupted: back to the pool")
+
+    def _slew_sent(self, sequence_id: int) -> None:
+        from orchestrator.alerts.store import record_slew
+
+        record_slew(self.runtime.sessions, sequence_id)  # closes an alert's latency chain
+
+    def preempt(self, sequence_id: int, reason: str) -> None:
+        """The alert manager's `on_urgent`: the urgent sequence runs now (see Majordome.preempt)."""
+        if self.majordome is not None:
+            self.majordome.preempt(sequence_id, reason)
+
+    def stop_sequence(self, sequence_id: int, reason: str) -> None:
+        """The alert manager's `on_cancel`: a retracted sequence that is executing stops now."""
+        if self.observer is not None and self.observer.sequence_id == sequence_id:
+            self.observer.abort("operator", reason)
 
     def stop(self) -> None:
         self._stop.set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import astropy.units as u
@@ -46,9 +47,13 @@ class ExecutionResult:
 class Observer:
     """Runs one sequence at a time on `devices`; `abort()` may come from any thread."""
 
-    def __init__(self, runtime: Runtime, devices: Devices):
+    def __init__(
+        self, runtime: Runtime, devices: Devices, on_slew: Callable[[int], None] | None = None
+    ):
         self.runtime = runtime
         self.devices = devices
+        # Told the moment the slew command of a sequence is sent (the alert latency chain).
+        self.on_slew = on_slew
         self._lock = threading.Lock()
         self._run: Run | None = None
         # (camera role, monotonic instant AbortExposure returned): the bench reads these
@@ -121,7 +126,7 @@ class Observer:
             self._check_altitude(run, work, target)
             if run.stop.is_set():
                 return None
-            self._point(run, target)
+            self._point(run, target, work.id)
         except Stopped:
             return None
         except TargetBelowHorizon as exc:
@@ -175,13 +180,18 @@ class Observer:
                 f"altitude limit (min_altitude_deg = {work.min_altitude_deg:g})",
             )
 
-    def _point(self, run: Run, target: SkyCoord) -> None:
+    def _point(self, run: Run, target: SkyCoord, sequence_id: int) -> None:
         """Slew the mount (unparking it first), then turn the dome slit to it."""
         config = self.runtime.config.observer
         mount = self.devices.get("mount")
         if run.wait_call(mount.is_parked):
             run.wait_call(mount.unpark, timeout_s=config.slew_timeout_s)
         run.wait_call(mount.start_slew, target)
+        if self.on_slew is not None:
+            try:
+                self.on_slew(sequence_id)
+            except Exception:  # a bookkeeping hook never stops a slew
+                log.exception("on_slew hook failed for sequence %s", sequence_id)
         run.wait_call(mount.wait_slew, timeout_s=config.slew_timeout_s)
         self._turn_dome(run, target, force=True)
 

@@ -123,6 +123,8 @@ def finish(runtime: Runtime, sequence_id: int, when: datetime) -> None:
     """EXECUTING -> EXECUTED (the hours stay charged)."""
     with runtime.sessions.begin() as session:
         sequence = session.get(Sequence, sequence_id, with_for_update=True)
+        if _cancelled_meanwhile(sequence):
+            return
         sequence.finish(when)
         sequence.progress = ""
         _close_parts(sequence, ok=True)
@@ -133,7 +135,19 @@ def fail(runtime: Runtime, sequence_id: int, when: datetime, cause: str, reason:
     sequence goes back to the pool (TO_BE_PLANNED, the reason kept). Returns the refund."""
     with runtime.sessions.begin() as session:
         sequence = session.get(Sequence, sequence_id, with_for_update=True)
+        if _cancelled_meanwhile(sequence):
+            return False
         return _fail(sequence, when, cause, reason)
+
+
+def _cancelled_meanwhile(sequence: Sequence) -> bool:
+    """Cancelled while it ran (an alert's retraction, an operator): it stays cancelled, its
+    unfinished plans and albums are closed as failed, and its frames stay."""
+    if SequenceStatus(sequence.status) is not SequenceStatus.CANCELLED:
+        return False
+    sequence.progress = ""
+    _close_parts(sequence, ok=False)
+    return True
 
 
 def _fail(sequence: Sequence, when: datetime, cause: str, reason: str) -> bool:
