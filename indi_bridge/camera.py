@@ -71,6 +71,10 @@ class IndiCamera(IndiDevice):
 
     def set_gain(self, gain: float) -> None:
         self.props.set_numbers("CCD_GAIN", {"GAIN": gain})
+        # Wait for the driver's answer, else a read right after sees the previous gain.
+        self.props.wait_idle(
+            "number", "CCD_GAIN", self.config.timeout_s, "set gain", lambda: self.gain() == gain
+        )
 
     def gain(self) -> float | None:
         if not self.props.has("number", "CCD_GAIN"):

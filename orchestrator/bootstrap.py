@@ -17,6 +17,7 @@ from orchestrator.runtime import Runtime
 log = logging.getLogger(__name__)
 
 ADMIN_USERNAME = "admin"
+ALERT_LEVEL = "operator"  # alerts jump the queue (urgent) and are staff time (no quota)
 DEMO_COUNTRIES = ("France", "Mexico", "China")
 DEMO_LEVELS = {  # name: (role, priority bonus, default quota in hours)
     "observer": (Role.OBSERVER, 0, 10.0),
@@ -46,7 +47,8 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
     with runtime.sessions.begin() as session:
         now = runtime.clock.now()
         countries = {c.name: c for c in session.scalars(select(Country))}
-        for name in DEMO_COUNTRIES:
+        site_country = runtime.config.site.country
+        for name in (*DEMO_COUNTRIES, *([site_country] if site_country else [])):
             if name not in countries:
                 countries[name] = Country(name=name)
                 session.add(countries[name])
@@ -55,17 +57,19 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
             if name not in levels:
                 levels[name] = UserLevel(name=name, role=role, priority=priority, quota_h=quota)
                 session.add(levels[name])
-        programs = set(session.scalars(select(ScientificProgram.name)))
+        programs = {p.name: p for p in session.scalars(select(ScientificProgram))}
         for name, (description, quota, priority) in DEMO_PROGRAMS.items():
             if name not in programs:
-                session.add(
-                    ScientificProgram(
-                        name=name, description=description, quota_h=quota, priority=priority
-                    )
+                programs[name] = ScientificProgram(
+                    name=name, description=description, quota_h=quota, priority=priority
                 )
+                session.add(programs[name])
         if session.get(MajordomeState, 1) is None:
             session.add(MajordomeState(id=1, updated=now))
-        admin_created = _ensure_admin(session, levels["admin"], countries["France"], now)
+        _ensure_alert_user(runtime, session, levels[ALERT_LEVEL], programs, now)
+        # The console's admin belongs to the host country (none when the site names none).
+        admin_country = countries.get(site_country) if site_country else None
+        admin_created = _ensure_admin(session, levels["admin"], admin_country, now)
         if admin_created:
             if admin_password is None:
                 generated = admin_password = secrets.token_urlsafe(12)
@@ -74,7 +78,9 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
     return InitResult(db.current_revision(runtime.engine), bool(admin_created), generated)
 
 
-def _ensure_admin(session: Session, level: UserLevel, country: Country, now) -> User | None:
+def _ensure_admin(
+    session: Session, level: UserLevel, country: Country | None, now
+) -> User | None:
     if session.scalar(select(User).where(User.username == ADMIN_USERNAME)) is not None:
         return None
     admin = User(
@@ -82,3 +88,21 @@ def _ensure_admin(session: Session, level: UserLevel, country: Country, now) -> 
     )
     session.add(admin)
     return admin
+
+
+def _ensure_alert_user(
+    runtime: Runtime, session: Session, level: UserLevel, programs: dict, now
+) -> None:
+    """The user the alert manager submits as, member of the configured alert program."""
+    alerts = runtime.config.alerts
+    user = session.scalar(select(User).where(User.username == alerts.username))
+    if user is None:
+        user = User(username=alerts.username, user_level=level, created=now, quota_h=0.0)
+        session.add(user)
+    program = programs.get(alerts.program)
+    if program is None:
+        program = ScientificProgram(name=alerts.program, description="Alert follow-up")
+        programs[alerts.program] = program
+        session.add(program)
+    if user not in program.members:
+        program.members.append(user)

@@ -10,13 +10,14 @@ import tomllib
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -58,6 +59,7 @@ class SiteConfig(_Section):
     timezone: str = "UTC"
     horizon_deg: Annotated[float, Field(ge=-10, le=60)] = 0.0  # lowest altitude the mount may go
     twilight: Literal["civil", "nautical", "astronomical"] = "nautical"
+    country: str = ""  # the host country: `pyros init` gives it to the admin account
 
     @field_validator("timezone")
     @classmethod
@@ -286,6 +288,9 @@ class SimulatorsConfig(_Section):
     enabled: bool = True
     plc_scenario: Path | None = None
     alpaca_address: str = "127.0.0.1:11111"  # where the alpaca-simulators package listens
+    # A demo should not sit UNSAFE for 15 minutes after each start: while the simulators run,
+    # this replaces safety.reopen_delay_s. A real site (enabled = false) keeps the safety one.
+    reopen_delay_s: Annotated[float, Field(ge=0)] | None = None
 
     @field_validator("alpaca_address")
     @classmethod
@@ -296,6 +301,48 @@ class SimulatorsConfig(_Section):
     @property
     def alpaca_host_port(self) -> tuple[str, int]:
         return _parse_address(self.alpaca_address)
+
+
+class VtpBrokerConfig(_Section):
+    address: str  # HOST:PORT of a VOEvent Transport Protocol broker (GCN Classic, Comet)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        _parse_address(value)
+        return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        return _parse_address(self.address)
+
+
+class KafkaAlertsConfig(_Section):
+    """GCN Kafka: secrets may come from PYROS_GCN_CLIENT_ID/_SECRET instead (never logged)."""
+
+    enabled: bool = False
+    topics: tuple[str, ...] = ()
+    bootstrap_servers: str | None = None  # none = NASA's GCN broker (gcn-kafka's default)
+    security_protocol: Literal["plaintext", "sasl_ssl"] = "sasl_ssl"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None  # shown as ********** if the config is printed
+    group_id: str = "pyros"
+
+
+class AlertsConfig(_Section):
+    """The alert manager: its three listeners, strategies and limits."""
+
+    folder_enabled: bool = True  # watch folders.voevents
+    vtp_brokers: tuple[VtpBrokerConfig, ...] = ()
+    vtp_ivorn_filters: tuple[str, ...] = ()  # IVORN prefixes to keep; empty = all
+    vtp_local_ivorn: str = "ivo://pyros/alerts"
+    kafka: KafkaAlertsConfig = KafkaAlertsConfig()
+    strategies: Path | None = None  # folder of *.toml strategies; none = the shipped ones
+    username: str = "alerts"  # requests are made as this user, charged to `program`
+    program: str = "GRB"
+    max_payload_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 1_000_000
+    future_tolerance_s: Annotated[float, Field(ge=0)] = 60.0  # clock skew allowed
+    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
 
 class Config(_Section):
@@ -312,7 +359,16 @@ class Config(_Section):
     web: WebConfig = WebConfig()
     devices: DevicesConfig = DevicesConfig()
     simulators: SimulatorsConfig = SimulatorsConfig()
+    alerts: AlertsConfig = AlertsConfig()
     source: Path | None = None  # the file it was read from (set by the loader)
+
+    @model_validator(mode="after")
+    def _simulated_reopen_delay(self) -> Config:
+        sim = self.simulators
+        if sim.enabled and sim.reopen_delay_s is not None:
+            safety = self.safety.model_copy(update={"reopen_delay_s": sim.reopen_delay_s})
+            object.__setattr__(self, "safety", safety)  # frozen model, set once at validation
+        return self
 
 
 def default_config_text() -> str:
@@ -334,17 +390,38 @@ def _format_error(exc: ValidationError) -> tuple[str, str]:
 
 
 def parse_config(text: str, base_dir: Path, source: Path | None = None) -> Config:
-    """Parse and validate TOML text; relative paths are resolved against `base_dir`."""
+    """Parse TOML text as an overlay on the shipped default, and validate the result.
+
+    The text names only what differs from the default: its tables are merged key by key into
+    the default's (arrays and values replace), and `[devices] ROLE = false` removes a role
+    the default has. The merged result is validated as strictly as a complete file.
+    Relative paths are resolved against `base_dir`.
+    """
     where = str(source) if source else "config"
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(where, f"invalid TOML: {exc}") from None
+    merged = overlay(tomllib.loads(default_config_text()), raw)
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(*_format_error(exc)) from None
     return _resolve_paths(config, base_dir, source)
+
+
+def overlay(default: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """`user` merged into `default`: tables key by key, anything else replaced."""
+    merged = dict(default)
+    for key, value in user.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = overlay(merged[key], value)
+        else:
+            merged[key] = value
+    devices = merged.get("devices")
+    if isinstance(devices, dict):  # `[devices] focuser = false`: this site has none
+        merged["devices"] = {role: dev for role, dev in devices.items() if dev is not False}
+    return merged
 
 
 def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Config:
@@ -364,8 +441,12 @@ def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Confi
         simulators = simulators.model_copy(
             update={"plc_scenario": absolute(simulators.plc_scenario)}
         )
+    alerts = config.alerts
+    if alerts.strategies is not None:
+        alerts = alerts.model_copy(update={"strategies": absolute(alerts.strategies)})
     return config.model_copy(
         update={
+            "alerts": alerts,
             "folders": folders,
             "database": config.database.model_copy(update={"url": url}),
             "simulators": simulators,

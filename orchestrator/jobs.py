@@ -98,11 +98,14 @@ PLANNER_PERIOD_S = 10.0
 
 
 def job_specs(runtime: Runtime) -> list[JobSpec]:
+    from orchestrator.alerts.service import alert_job_specs
     from orchestrator.planner.triggers import ReplanTriggers
 
     return [
         JobSpec("watchdog", 5.0, Watchdog(runtime)),
         JobSpec("planner", PLANNER_PERIOD_S, ReplanTriggers(runtime).run),
+        # the lead wires on_urgent to Majordome.preempt at merge
+        *alert_job_specs(runtime, on_urgent=None),
     ]
 
 

@@ -28,7 +28,8 @@ def setup_logging(verbosity: int, log_dir: Path | None, process: str = "pyros") 
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         file_handler = logging.handlers.RotatingFileHandler(
-            log_dir / f"{process}.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+            log_dir / f"{process}.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8",
+            delay=True,  # a command that logs nothing leaves no empty file behind
         )
         file_handler.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO)
         file_handler.setFormatter(logging.Formatter(FORMAT))

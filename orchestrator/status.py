@@ -21,6 +21,7 @@ from orchestrator.model import (
     Schedule,
     ScheduleEntry,
     Sequence,
+    SequenceStatus,
     WeatherWatch,
 )
 from orchestrator.runtime import Runtime
@@ -56,6 +57,7 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         status["jobs"] = [_job_row(runtime, hb) for hb in session.scalars(select(JobHeartbeat))]
         status["devices"] = _device_rows(runtime, session)
         status["schedule"] = _latest_schedule(session)
+        status["not_tonight"] = _not_tonight(session, status["schedule"])
         status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
         majordome = session.get(MajordomeState, 1)
         status["majordome"] = (
@@ -95,6 +97,8 @@ def _latest_schedule(session) -> dict[str, Any] | None:
         "night": schedule.night.isoformat(),
         "created": schedule.created,
         "trigger": schedule.trigger,
+        "night_start": schedule.night_start,
+        "night_end": schedule.night_end,
         "score": round(schedule.score, 3),
         "notes": schedule.notes,
         "entries": [
@@ -109,6 +113,34 @@ def _latest_schedule(session) -> dict[str, Any] | None:
             for entry in schedule.entries
         ],
     }
+
+
+def _not_tonight(session, schedule: dict[str, Any] | None, limit: int = 20) -> list[dict]:
+    """Sequences in the pool whose window does not meet the scheduled night, with why."""
+    if schedule is None:
+        return []
+    start, end = schedule["night_start"], schedule["night_end"]
+    waiting = (SequenceStatus.TO_BE_PLANNED, SequenceStatus.UNPLANNABLE)
+    rows = session.scalars(
+        select(Sequence)
+        .where(Sequence.status.in_(waiting))
+        .where((Sequence.window_start >= end) | (Sequence.window_end <= start))
+        .order_by(Sequence.window_start, Sequence.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "sequence_id": s.id,
+            "sequence": s.name,
+            "target": s.target_name,
+            "reason": (
+                f"window opens {s.window_start:%Y-%m-%d %H:%M} UTC"
+                if s.window_start >= end
+                else f"window closed {s.window_end:%Y-%m-%d %H:%M} UTC"
+            ),
+        }
+        for s in rows
+    ]
 
 
 def _device_rows(runtime: Runtime, session) -> list[dict[str, Any]]:
@@ -169,10 +201,12 @@ def format_status(status: dict[str, Any]) -> str:
             f"({schedule['trigger']}), {len(schedule['entries'])} entries",
         ]
         for e in schedule["entries"]:
-            lines.append(
-                f"  {e['start']:%H:%M}-{e['end']:%H:%M}  {e['target']:<20} {e['sequence']:<24}"
-                f" {e['status']}"
+            lines.append(  # a night spans two dates: every time carries its own
+                f"  {e['start']:%Y-%m-%d %H:%M} - {e['end']:%Y-%m-%d %H:%M}  {e['target']:<20}"
+                f" {e['sequence']:<24} {e['status']}"
             )
+    for s in status.get("not_tonight", []):
+        lines.append(f"  not tonight: {s['target']:<20} {s['sequence']:<24} {s['reason']}")
     lines += ["", "Jobs"]
     for job in status.get("jobs", []) or [{"name": "(none has run yet)"}]:
         if "age_s" in job:

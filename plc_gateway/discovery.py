@@ -21,7 +21,7 @@ DISCOVERY_MESSAGE = b"alpacadiscovery1"
 
 class DiscoveryResponder:
     def __init__(self, host: str, port: int, alpaca_port: int):
-        self.alpaca_port = alpaca_port
+        self.alpaca_port = int(alpaca_port)  # the Management API says integer; waitress gives a str
         self.local_only = _is_loopback(host)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -143,7 +143,7 @@ class Gateway:
         app = create_alpaca_app(self.state, self.config.site.name)
         # 4 worker threads: on 2 cores more threads only add GIL contention to the tail.
         self._server = create_server(app, host=self.host, port=self.port, threads=4)
-        self.port = self._server.effective_port
+        self.port = int(self._server.effective_port)  # waitress reports it as a string
         self._http_stop = threading.Event()
         self._server_thread = threading.Thread(
             target=self._serve_http, name="alpaca-http", daemon=True

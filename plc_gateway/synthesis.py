@@ -260,7 +260,11 @@ class Synthesizer:
             self._open = True
         if self._open:
             return []
-        return [f"reopen delay: safe for {safe_for_s:.0f} s of {self.config.reopen_delay_s:.0f} s"]
+        left_s = self.config.reopen_delay_s - safe_for_s
+        return [
+            f"reopen delay: safe for {safe_for_s:.0f} s of {self.config.reopen_delay_s:.0f} s, "
+            f"reopens in {left_s:.0f} s if it stays safe"
+        ]
 
 
 def _first(values: list[float]) -> float:

@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   indi-bin              # indiserver + INDI simulator drivers (device tests)
   chromium chromium-driver  # headless browser tests of the web pages
   libdbus-1-dev libglib2.0-dev pkg-config  # dbus-python, declared by the pyindi-client wheel
+  kcat                  # alerts tests: an independent Kafka producer for the mock cluster
 )
 
 missing=()

@@ -85,3 +85,21 @@ class ScenarioPlayer:
 
     def finished(self, now: datetime) -> bool:
         return (now - self.started).total_seconds() >= self.scenario.length_s
+
+
+ALERT_SIMULATOR = "alertSimulator"  # {"time": t, "alertSimulator": "FILE"}: a notice arrives
+
+
+def alert_simulator_action(event: ScenarioEvent, base_dir: Path, folder: Path, now: datetime):
+    """Drop the event's notice file (relative to the scenario's folder) into the VOEvent folder,
+    made fresh (trigger time now, unique IVORN) so that the strategies act on it."""
+    from orchestrator.alerts.replay import freshen, to_folder
+
+    if not isinstance(event.action, str) or not event.action:
+        raise InputError(ALERT_SIMULATOR, f"must be a notice file name (got {event.action!r})")
+    source = Path(base_dir) / event.action
+    try:
+        payload = source.read_bytes()
+    except OSError as exc:
+        raise InputError(ALERT_SIMULATOR, f"cannot read {source} ({exc.strerror})") from None
+    return to_folder(folder, source.name, freshen(payload, now))

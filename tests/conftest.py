@@ -19,7 +19,7 @@ from tests.device_peers import alpaca_simulator, indi_server  # noqa: F401 - ses
 from tests.pg import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_DATA = REPO / "tests" / "data"  # real inputs, origin in tests/data/README.md
 _db_counter = itertools.count()
 
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.requests",
     "orchestrator.cli.planning",
     "orchestrator.cli.devices",
+    "orchestrator.cli.alerts",
 )
 
 

@@ -37,7 +37,7 @@ def init(obj: CliContext) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def status(obj: CliContext, as_json: bool) -> None:
-    """One screen: database, jobs, devices, safety."""
+    """One screen: database, jobs, devices, safety (exit code 1 when the database is not ok)."""
     from orchestrator.status import format_status, system_status
 
     data = system_status(obj.runtime("status"))
@@ -45,6 +45,8 @@ def status(obj: CliContext, as_json: bool) -> None:
         click.echo(json.dumps(data, default=str, indent=2))
     else:
         click.echo(format_status(data))
+    if not data["database"]["ok"]:  # not initialised, unreachable or behind: scripts must see it
+        raise SystemExit(1)
 
 
 @click.command()

@@ -1,7 +1,7 @@
 """The domain model (SQLAlchemy 2.x typed declarative); import everything from here."""
 
 from orchestrator.model.base import Base, UTCDateTime
-from orchestrator.model.observations import Alert, Image
+from orchestrator.model.observations import Alert, AlertDecision, Image
 from orchestrator.model.planning import Schedule, ScheduleEntry
 from orchestrator.model.requests import (
     SEQUENCE_TRANSITIONS,
@@ -27,6 +27,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Album",
     "Alert",
+    "AlertDecision",
     "Base",
     "Channel",
     "Command",

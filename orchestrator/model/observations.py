@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orchestrator.model.base import Base
@@ -29,6 +29,26 @@ class Alert(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"))
     status: Mapped[str] = mapped_column(String(32), default="received")
     payload: Mapped[str] = mapped_column(Text)
+    # alert manager (issue 13): where it came from, what it is, what was done, how fast
+    source: Mapped[str] = mapped_column(String(16), default="folder")  # folder, vtp, kafka
+    trigger_id: Mapped[str | None] = mapped_column(String(128), index=True)  # mission:trigger
+    kind: Mapped[str] = mapped_column(String(16), default="")  # position, no_position, ...
+    instrument: Mapped[str] = mapped_column(String(32), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # why rejected / recorded only
+    strategy: Mapped[str | None] = mapped_column(String(64))
+    latency_ms: Mapped[dict] = mapped_column(JSON, default=dict)  # step: ms after arrival
+
+
+class AlertDecision(Base):
+    """Every decision taken on an alert (observe, record, re-point, cancel), with its reason."""
+
+    __tablename__ = "alert_decision"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    time: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"))
 
 
 class Image(Base):

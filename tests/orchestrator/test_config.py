@@ -36,7 +36,7 @@ def test_local_pyros_toml_is_picked_up_and_paths_follow_the_file(tmp_path):
     ("toml", "key", "reason"),
     [
         (SITE.replace("latitude_deg = 10", "latitude_deg = 91"), "site.latitude_deg", "90"),
-        (SITE.replace('name = "x"\n', ""), "site.name", "missing"),
+        ("[devices]\nmount = 3\n", "devices.mount", "valid dictionary"),
         (SITE + 'timezone = "Mars/Olympus"\n', "site.timezone", "unknown IANA timezone"),
         (SITE + '[plc]\naddress = "localhost"\n', "plc.address", "HOST:PORT"),
         (SITE + "[plc]\npoll_period_s = 0\n", "plc.poll_period_s", "greater than 0"),
@@ -89,6 +89,43 @@ def test_cli_prints_one_line_and_exits_2_on_a_bad_config(tmp_path):
     assert not (tmp_path / "var").exists()  # nothing was created
 
 
+def test_a_two_line_pyros_toml_changes_only_what_it_names(tmp_path):
+    (tmp_path / "pyros.toml").write_text("[overheads]\nslew_s = 42\n")
+    config = load_config(cwd=tmp_path)
+    default = parse_config(default_config_text(), tmp_path)
+    assert config.overheads.slew_s == 42
+    assert config.site == default.site
+    assert config.devices.configured().keys() == default.devices.configured().keys()
+    assert config.overheads.readout_s == default.overheads.readout_s
+
+
+def test_overlay_of_one_device_keeps_the_others_and_false_removes_a_role(tmp_path):
+    (tmp_path / "pyros.toml").write_text(
+        '[devices.mount]\naddress = "10.0.0.7:11111"\n\n[devices]\nfocuser = false\n'
+    )
+    config = load_config(cwd=tmp_path)
+    assert config.devices.mount.address == "10.0.0.7:11111"
+    assert config.devices.mount.adapter == "alpaca"  # from the default
+    assert config.devices.dome is not None
+    assert config.devices.focuser is None
+
+
+def test_overlay_is_validated_as_strictly_as_a_whole_file(tmp_path):
+    (tmp_path / "pyros.toml").write_text('[devices.dome]\nadapter = "indi"\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(cwd=tmp_path)
+    assert excinfo.value.key == "devices.dome"
+    assert "device_name is required" in excinfo.value.reason
+
+
 def test_missing_config_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(Path(tmp_path / "absent.toml"))
+
+
+def test_simulated_site_reopens_after_a_short_delay_a_real_one_after_the_safety_delay(tmp_path):
+    simulated = parse_config(default_config_text(), tmp_path)
+    assert simulated.simulators.enabled
+    assert simulated.safety.reopen_delay_s == simulated.simulators.reopen_delay_s == 30
+    real = parse_config("[simulators]\nenabled = false\n", tmp_path)
+    assert real.safety.reopen_delay_s == 900  # the conservative rule of a real site

@@ -4,7 +4,6 @@ names the role, reconnects on next use and stores the device status."""
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -47,10 +46,8 @@ def test_unreachable_address_is_refused_at_start_naming_the_role(tmp_path):
     config = _config(
         tmp_path, f'[devices.dome]\nadapter = "alpaca"\naddress = "127.0.0.1:{closed_port}"\n'
     )
-    started = time.monotonic()
     with pytest.raises(DeviceError, match=r"^device dome: connect: .*refused"):
-        build_devices(config, RealClock())
-    assert time.monotonic() - started < 5
+        build_devices(config, RealClock())  # how long it takes: bench/bench_deadlines.py
 
 
 def test_device_number_absent_on_the_server_is_refused(tmp_path, alpaca_simulator):
@@ -93,10 +90,9 @@ def test_silent_device_times_out_naming_it_then_reconnects(tmp_path, alpaca_simu
         focuser = build_devices(config, RealClock(), DeviceStatusStore(runtime)).get("focuser")
         assert focuser.position() == 10000
         proxy.pause()
-        started = time.monotonic()
-        with pytest.raises(DeviceTimeout, match=r"^device focuser: position: no answer within"):
+        # The guard's 1 s deadline gave up, not alpyca's 5 s (which names no deadline).
+        with pytest.raises(DeviceTimeout, match=r"^device focuser: position: no answer within 1 s"):
             focuser.position()
-        assert time.monotonic() - started < 3  # the 1 s deadline, not alpyca's 5 s
         assert focuser.stale
         with runtime.sessions() as session:
             row = session.scalar(select(DeviceStatus).where(DeviceStatus.role == "focuser"))
@@ -120,10 +116,8 @@ def test_a_listening_but_mute_address_cannot_hang_start(tmp_path):
             f'[devices.mount]\nadapter = "alpaca"\n'
             f'address = "127.0.0.1:{mute.getsockname()[1]}"\ntimeout_s = 0.5\n'
         )
-        started = time.monotonic()
-        with pytest.raises(DeviceTimeout, match=r"^device mount: connect: no answer within 0.5"):
-            build_devices(_config(tmp_path, toml), RealClock())
-        assert time.monotonic() - started < 2
+        with pytest.raises(DeviceTimeout, match=r"^device mount: connect: no answer within 0.5 s"):
+            build_devices(_config(tmp_path, toml), RealClock())  # figures: bench_deadlines.py
     finally:
         mute.close()
 

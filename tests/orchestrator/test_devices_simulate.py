@@ -1,5 +1,6 @@
-"""The embedded Alpaca simulator: `pyros start` lists it, `pyros devices simulate` serves the
-configured site offline (synthetic star catalogue generated in the data folder)."""
+"""The embedded Alpaca simulator: `pyros start`'s process list has it when simulators are enabled
+(tests/plc_gateway/test_cli.py runs `pyros start` and asks it), `pyros devices simulate` serves
+the configured site offline (synthetic star catalogue generated in the data folder)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
+
 from orchestrator.config import default_config_text, parse_config
 from orchestrator.supervisor import embedded_processes
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, stop_process, wait_for
 
 
-def test_start_runs_the_alpaca_simulator_only_when_simulators_are_enabled(tmp_path):
+def test_start_lists_the_alpaca_simulator_only_when_simulators_are_enabled(tmp_path):
     enabled = parse_config(default_config_text(), tmp_path)
     disabled = parse_config(
         default_config_text().replace("enabled = true ", "enabled = false"), tmp_path
@@ -45,6 +48,11 @@ def test_simulate_serves_the_configured_site(tmp_path):
         assert _value(address, "telescope/0/sitelatitude") == 30.5
         assert _value(address, "camera/1/cameraxsize") == 640  # the NIR camera
         assert (tmp_path / "var" / "gaia_sources.db").stat().st_size > 100_000
+        log = tmp_path / "var" / "logs" / "alpaca-simulator.log"  # its request log goes there
+        wait_for(lambda: "/api/v1/camera/1/cameraxsize" in log.read_text(), 10, what="log")
+        process.terminate()  # as the supervisor stops it: the simulator itself gets the signal
+        process.wait(10)
+        with pytest.raises(OSError):
+            _value(address, "telescope/0/name")
     finally:
-        process.terminate()
-        assert process.wait(10) is not None
+        stop_process(process)

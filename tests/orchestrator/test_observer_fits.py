@@ -115,3 +115,27 @@ def test_bad_exposure_is_refused_naming_the_field():
         _exposure(datetime(2026, 1, 1, tzinfo=UTC), image_type="science")
     with pytest.raises(ValueError, match="date_obs"):
         _exposure(datetime(2026, 1, 1))
+
+
+def test_long_values_keep_their_cards_within_80_characters_without_warnings(tmp_path):
+    import warnings
+
+    from orchestrator.config import default_config_text, parse_config
+    from orchestrator.observer.fits import fits_header
+    from orchestrator.runtime import configure_astropy_offline
+
+    configure_astropy_offline()
+    site = parse_config(default_config_text(), tmp_path).site
+    exposure = _exposure(
+        datetime(2026, 11, 25, 5, tzinfo=UTC),
+        object_name="A" * 80,
+        instrument="a camera with a very long model name, serial and firmware " * 2,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        header = fits_header(exposure, site)
+        write_fits(tmp_path / "x.fits", np.zeros((4, 4), np.uint16), header)
+        read = fits.getheader(tmp_path / "x.fits")
+    assert [str(w.message) for w in caught] == []
+    assert read["OBJECT"] == "A" * 68  # the value is whole; only comments gave way
+    assert all(len(card.image) == 80 for card in read.cards)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -151,18 +150,47 @@ def test_defaults_of_optional_fields():
     assert orion.preferred_time.isoformat() == "2026-11-25T08:00:00+00:00"
 
 
-def test_offline_planning_never_downloads_iers_tables():
-    import astropy.utils.iers
+# Runs `pyros plan` with every outgoing connection refused and recorded, and an empty astropy
+# cache: astropy with auto-download on would try to fetch IERS-A for a 2026 night.
+_NO_NETWORK = """
+import json, runpy, socket, sys
+attempts = []
+def refuse(self, address, *args):
+    attempts.append(repr(address))
+    raise OSError("network disabled by the test")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+sys.argv = ["pyros", *sys.argv[1:]]
+try:
+    runpy.run_module("orchestrator.cli", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print(json.dumps({"code": code, "attempts": attempts}))
+"""
 
-    from orchestrator.config import parse_config
-    from orchestrator.planner.io import plan_input
 
-    astropy.utils.iers.conf.auto_download = True  # as a fresh process would start
-    try:
-        config = parse_config(default_config_text(), Path("."))
-        result = plan_input(parse_input(GOOD), config)
-        assert astropy.utils.iers.conf.auto_download is False
-        assert astropy.utils.iers.conf.auto_max_age is None
-        assert len(result.entries) == 3
-    finally:
-        astropy.utils.iers.conf.auto_download = False
+def test_offline_planning_never_downloads_iers_tables(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "in.json").write_text(json.dumps(GOOD))
+    home = tmp_path / "home"  # an empty astropy cache and config: nothing downloaded before
+    (home / ".cache").mkdir(parents=True)
+    (home / ".config").mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    argv = ["plan", "--input", "in.json", "--output", "out.json"]
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_NETWORK, *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {"code": 0, "attempts": []}, result.stderr
+    assert len(json.loads((tmp_path / "out.json").read_text())["entries"]) == 3

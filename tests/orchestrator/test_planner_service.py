@@ -223,4 +223,20 @@ def test_status_shows_the_newest_schedule(runtime):
     ]
     text = format_status(system_status(runtime))
     assert "Schedule  night 2026-11-24 (times UTC), made 04:00:00 (operator), 2 entries" in text
-    assert "04:00-05:00  a" in text
+    assert "2026-11-25 04:00 - 2026-11-25 05:00  a" in text  # times carry their date
+
+
+def test_status_says_why_a_sequence_is_not_tonight(runtime):
+    from orchestrator.status import format_status, system_status
+
+    later = dict(seq("spring", 5, "04:00", "05:00", 30))
+    later["window_start"] = datetime(2027, 4, 1, 3, 0, tzinfo=UTC)
+    later["window_end"] = datetime(2027, 4, 2, 3, 0, tzinfo=UTC)
+    add_sequences(runtime, seq("a", 5, "04:00", "05:00", 30), later)
+    replan(runtime, trigger="first")
+    status = system_status(runtime)
+    assert status["sequences"]["to_be_planned"] == 1  # still counted, not vanished
+    assert [(n["sequence"], n["reason"]) for n in status["not_tonight"]] == [
+        ("spring", "window opens 2027-04-01 03:00 UTC")
+    ]
+    assert "not tonight: spring" in format_status(status)

@@ -83,7 +83,7 @@ def test_bad_arguments_exit_2(tmp_path):
     assert result.returncode == 2 and "length must be" in result.stderr
 
 
-def test_pyros_start_runs_the_simulator_and_the_gateway(tmp_path, clock):
+def test_start_lists_the_plc_simulator_only_when_enabled_and_always_the_gateway(tmp_path, clock):
     config = make_runtime(tmp_path, clock).config
     names = [spec.name for spec in embedded_processes(config)]
     assert "plc-sim" in names and "gateway" in names
@@ -94,9 +94,13 @@ def test_pyros_start_runs_the_simulator_and_the_gateway(tmp_path, clock):
     assert "plc-sim" not in names and "gateway" in names
 
 
-def test_pyros_start_serves_safety_and_stores_it(tmp_path):
-    plc_port, alpaca_port, web_port = free_port(), free_port(), free_port()
-    text = _without_sections(default_config_text(), ("plc", "safety", "gateway", "web"))
+def test_pyros_start_runs_the_simulators_serves_safety_and_stores_it(tmp_path):
+    """Safety turns SAFE only if `pyros start` ran the PLC simulator and the gateway."""
+    plc_port, alpaca_port, web_port, sim_port = free_port(), free_port(), free_port(), free_port()
+    # The embedded Alpaca simulator and the devices that use it move to a free port too.
+    text = default_config_text().replace("127.0.0.1:11111", f"127.0.0.1:{sim_port}")
+    assert "enabled = true " in text
+    text = _without_sections(text, ("plc", "safety", "gateway", "web"))
     text += f"""
 [plc]
 address = "127.0.0.1:{plc_port}"
@@ -113,6 +117,7 @@ port = {web_port}
     (tmp_path / "pyros.toml").write_text(text)
     assert pyros("init", cwd=tmp_path).returncode == 0
     proc = _start("start", cwd=tmp_path)
+    sim_url = f"http://127.0.0.1:{sim_port}/api/v1/telescope/0/name"
     url = f"http://127.0.0.1:{alpaca_port}/api/v1/safetymonitor/0"
     try:
         wait_for(
@@ -131,5 +136,6 @@ port = {web_port}
             what="stored",
         )
         assert "Safety    SAFE" in status
+        wait_for(lambda: requests.get(sim_url, timeout=2).ok, 60, what="the Alpaca simulator")
     finally:
         stop_process_tree(proc)

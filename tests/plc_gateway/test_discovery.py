@@ -30,8 +30,12 @@ def test_gateway_answers_discovery_with_its_alpaca_port(tmp_path, clock, plc_sim
         gateway_config(tmp_path), clock, None, ("127.0.0.1", plc_sim.port), 0, discovery_port
     ).start()
     try:
-        answer = json.loads(_ask(discovery_port, b"alpacadiscovery1"))
+        raw = _ask(discovery_port, b"alpacadiscovery1")
+        answer = json.loads(raw)
+        # The Management API specifies an integer: strict ASCOM clients refuse "45123".
+        assert type(answer["AlpacaPort"]) is int, raw
         assert answer == {"AlpacaPort": gw.port}
+        assert isinstance(gw.port, int) and gw.port > 0
     finally:
         gw.stop()
 

@@ -12,7 +12,7 @@ from alpaca.safetymonitor import SafetyMonitor
 
 from simulators.plc_simulator import PlcSimulator
 from simulators.scenario import load_scenario
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.helpers import free_port, wait_for
 
 
@@ -39,7 +39,7 @@ def _open(gw, clock, monitor) -> None:
 
 
 def test_seed_rain_scenario_closes_then_reopens_only_after_the_delay(clock, make_gateway):
-    scenario = load_scenario(SHARED_DATA / "scenarios" / "scenario_plc.json")
+    scenario = load_scenario(TEST_DATA / "scenarios" / "scenario_plc.json")
     with PlcSimulator(clock=clock, scenario=scenario) as sim:
         gw = make_gateway(sim.port)
         monitor = _monitor(gw)

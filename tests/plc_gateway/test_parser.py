@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from plc_gateway.parser import PlcAnswerError, parse_status
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
-DRY = (SHARED_DATA / "plc" / "status_dry.json").read_text()
+DRY = (TEST_DATA / "plc" / "status_dry.json").read_text()
 
 
 def test_seed_sample_with_its_quirks():
@@ -69,17 +70,50 @@ json_values = st.recursive(
 )
 
 
-@given(json_values)
+devices = st.fixed_dictionaries(
+    {
+        "name": st.text(max_size=8),
+        "valid": st.sampled_from(["yes", "no", "YES", True, 1, None]),
+        "values": st.lists(
+            st.fixed_dictionaries({"name": st.text(max_size=6), "value": json_values}), max_size=4
+        ),
+    }
+)
+status_answers = st.lists(devices | json_values, max_size=5).map(
+    lambda listed: [{"name": "STATUS", "device": listed}]
+)
+
+
+def _consistent(status) -> None:
+    """What any successful parse promises: devices under their normalised name, numbers only
+    finite and only from valid devices, warnings as text."""
+    from plc_gateway.parser import device_key
+    for key, reading in status.devices.items():
+        assert key == device_key(reading.name)
+        for name in reading.values:
+            number = status.number(reading.name, name)
+            assert number is None or (reading.valid and math.isfinite(number))
+    assert all(isinstance(w, str) and w for w in status.warnings)
+
+
+@given(json_values | status_answers)
+@example([{"name": "STATUS", "device": [{"name": "T", "valid": "yes", "values": [
+    {"name": "x", "value": float("inf")}]}]}])  # fmt: skip
 def test_any_json_either_parses_or_raises_plc_answer_error(value):
+    text = json.dumps(value)
     try:
-        parse_status(json.dumps(value))
+        status = parse_status(text)
     except PlcAnswerError:
-        pass
+        return
+    assert "status" in text.lower()  # no STATUS object: always an error
+    _consistent(status)
 
 
 @given(st.binary(max_size=200))
 def test_any_bytes_either_parse_or_raise_plc_answer_error(data):
     try:
-        parse_status(data)
+        status = parse_status(data)
     except PlcAnswerError:
-        pass
+        return
+    json.loads(data)  # only JSON parses
+    _consistent(status)

@@ -10,10 +10,10 @@ import pytest
 from orchestrator.config import SafetyConfig
 from plc_gateway.parser import parse_status
 from plc_gateway.synthesis import Synthesizer
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 T0 = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
-DRY = json.loads((SHARED_DATA / "plc" / "status_dry.json").read_text())
+DRY = json.loads((TEST_DATA / "plc" / "status_dry.json").read_text())
 
 
 def _status(changes: dict):
@@ -42,7 +42,9 @@ def opened(synth) -> datetime:
 def test_dry_sample_is_safe_after_the_reopen_delay_only(synth):
     first = synth.update(_status({}), T0)
     assert not first.is_safe and "reopen delay" in first.reasons[0]
-    assert not synth.update(_status({}), T0 + timedelta(seconds=59)).is_safe
+    almost = synth.update(_status({}), T0 + timedelta(seconds=59))
+    assert not almost.is_safe
+    assert "safe for 59 s of 60 s, reopens in 1 s" in almost.reasons[0]  # why, and how long
     result = synth.update(_status({}), T0 + timedelta(seconds=60))
     assert result.is_safe and result.reasons == ()
     assert result.elements["cloud"].value == pytest.approx(-15.67 - 23.56)

@@ -8,14 +8,14 @@ import pytest
 
 from orchestrator.errors import InputError
 from simulators.scenario import ScenarioPlayer, load_scenario, parse_scenario
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 
 def test_seed_scenarios_load():
-    plc = load_scenario(SHARED_DATA / "scenarios" / "scenario_plc.json")
+    plc = load_scenario(TEST_DATA / "scenarios" / "scenario_plc.json")
     assert plc.length_s == 10 and len(plc.events) == 4
     assert plc.events[0].simulator == "plcSimulator" and plc.events[0].time_s == 3
-    conf = load_scenario(SHARED_DATA / "scenarios" / "conf.json")
+    conf = load_scenario(TEST_DATA / "scenarios" / "conf.json")
     assert len(conf.for_simulator("plcSimulator").events) == 4
     assert len(conf.for_simulator("userSimulator").events) == 10
 
@@ -49,7 +49,7 @@ def test_unreadable_and_invalid_files(tmp_path):
 
 
 def test_player_hands_out_events_once_in_time(clock):
-    scenario = load_scenario(SHARED_DATA / "scenarios" / "scenario_plc.json")
+    scenario = load_scenario(TEST_DATA / "scenarios" / "scenario_plc.json")
     player = ScenarioPlayer(scenario, clock.now())
     assert player.due(clock.now() + timedelta(seconds=2.9)) == []
     assert len(player.due(clock.now() + timedelta(seconds=3))) == 2

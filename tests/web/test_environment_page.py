@@ -16,11 +16,11 @@ from orchestrator import db
 from plc_gateway.parser import parse_status
 from plc_gateway.store import WatchStore
 from plc_gateway.synthesis import Synthesizer
-from tests.conftest import SHARED_DATA, make_runtime
+from tests.conftest import TEST_DATA, make_runtime
 from tests.web.conftest import serve
 from web import create_app
 
-DRY = json.loads((SHARED_DATA / "plc" / "status_dry.json").read_text())
+DRY = json.loads((TEST_DATA / "plc" / "status_dry.json").read_text())
 
 
 def reading(rain_mm_h: float, humidity_pct: float):

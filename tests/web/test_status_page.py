@@ -63,7 +63,12 @@ def test_status_page_shows_safety_schedule_and_refreshes(site, page):
         with site.sessions() as session:
             schedule = session.scalar(select(Schedule).order_by(Schedule.id.desc()))
             expected = [
-                [f"{e.start:%H:%M}", f"{e.end:%H:%M}", e.sequence.target_name, e.sequence.name]
+                [
+                    f"{e.start:%Y-%m-%d %H:%M}",  # a night spans two dates
+                    f"{e.end:%Y-%m-%d %H:%M}",
+                    e.sequence.target_name,
+                    e.sequence.name,
+                ]
                 for e in schedule.entries
             ]
         assert expected, "the example requests give no entry tonight: the test proves nothing"

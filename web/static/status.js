@@ -8,6 +8,8 @@ function fillTable(id, rows, columns) {
 }
 // "2026-11-25T04:05:06+00:00" -> "04:05" (or "04:05:06" with length 8): UTC as stored.
 function hhmm(iso, length = 5) { return iso.slice(11, 11 + length); }
+// "2026-11-25T04:05:06+00:00" -> "2026-11-25 04:05": a night spans two dates.
+function when(iso) { return iso.slice(0, 16).replace("T", " "); }
 async function refresh() {
   try {
     const s = await (await fetch("api/status")).json();
@@ -22,7 +24,8 @@ async function refresh() {
     document.getElementById("schedule-summary").textContent = sch
       ? `night ${sch.night}, made ${hhmm(sch.created, 8)} UTC (${sch.trigger}), ${sch.entries.length} entries`
       : "no schedule yet";
-    fillTable("schedule", sch ? sch.entries : [], [e => hhmm(e.start), e => hhmm(e.end), e => e.target, e => e.sequence, e => e.status]);
+    fillTable("schedule", sch ? sch.entries : [], [e => when(e.start), e => when(e.end), e => e.target, e => e.sequence, e => e.status]);
+    fillTable("not-tonight", s.not_tonight || [], [n => n.target, n => n.sequence, n => n.reason]);
     const counts = Object.entries(s.sequences || {}).sort().map(([k, v]) => `${k} ${v}`);
     document.getElementById("sequences").textContent = "Sequences: " + (counts.join(", ") || "none");
     fillTable("jobs", s.jobs || [], [j => j.name, j => j.process, j => j.age_s, j => j.late ? "LATE" : j.state]);

@@ -1,0 +1,285 @@
+"""Alert latency benchmark: a notice file closed in the VOEvent folder -> urgent schedule stored
+-> the majordome's pre-emption callback (`on_urgent`) called.
+
+    .venv/bin/python bench/bench_alerts.py [--alerts 50] [--sequences 500] [--no-vtp] [--no-seed]
+
+Conditions: SQLite database (WAL) made by `pyros init`, `--sequences` routine sequences in the
+pool and planned, one of them executing; a simulated clock at 22:00 local time at COLIBRI; each
+alert at the zenith: an Einstein Probe WXT JSON notice written by this process to a hidden name
+then renamed into the folder (t0 = just after the rename), or an SVOM ECLAIRs VOEvent sent as
+one VTP frame by a GCN Classic style server in this process (t0 = after the last byte is sent).
+One alert at a time: the next one is sent once the previous one's full re-plan has finished,
+after a random 0-1 s pause (so a poller's 1 s tick is met at a random phase).
+
+Measured legs: arrival -> `on_urgent` called (t0 by the writer, t1 in the callback: includes the
+inotify event, parsing, storage, the request builder and the stored urgent schedule); and, from
+the stored latency chain (t0 = the listener's event), stored / request / schedule / full re-plan.
+NOT measured here: the slew command received by the mount simulator (the majordome is wired at
+merge; its leg adds to the `majordome` step). The seed's design (the folder polled every 1 s) is
+run on the same pipeline for comparison; its Celery hop is not modelled (it would only add).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from astropy.coordinates import EarthLocation  # noqa: E402
+from astropy.time import Time  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from orchestrator.alerts.listeners.folder import FolderListener  # noqa: E402
+from orchestrator.alerts.listeners.vtp import VtpListener, frame  # noqa: E402
+from orchestrator.alerts.manager import AlertManager  # noqa: E402
+from orchestrator.alerts.replay import freshen  # noqa: E402
+from orchestrator.bootstrap import init_site  # noqa: E402
+from orchestrator.clock import SimulatedClock  # noqa: E402
+from orchestrator.config import default_config_text, parse_config  # noqa: E402
+from orchestrator.model import Alert, Sequence, SequenceStatus  # noqa: E402
+from orchestrator.planner.service import replan  # noqa: E402
+from orchestrator.request_builder import RequestBuilder  # noqa: E402
+from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec  # noqa: E402
+from orchestrator.runtime import Runtime  # noqa: E402
+from orchestrator.users import find_user  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+START = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # 22:00 at COLIBRI (UTC-8)
+
+
+class PollingFolderListener(FolderListener):
+    """The seed's design: list the folder every second (no inotify)."""
+
+    name = "alerts-folder-polling"
+
+    def serve(self, stop: threading.Event) -> None:
+        for sub in (self.folder, self.processed, self.rejected):
+            sub.mkdir(parents=True, exist_ok=True)
+        self.connected_ok()
+        while not stop.wait(1.0):
+            for path in sorted(p for p in self.folder.iterdir() if p.is_file()):
+                if not path.name.startswith("."):
+                    self.process(path, (time.perf_counter(), time.time()))
+
+
+def make_site(folder: Path, sequences: int) -> Runtime:
+    config = parse_config(default_config_text(), folder)
+    runtime = Runtime(config, SimulatedClock(START, 1.0))
+    init_site(runtime, "bench")
+    builder = RequestBuilder(config, runtime.clock)
+    now = runtime.clock.now()
+    import random
+
+    rng = random.Random(13)
+    with runtime.sessions.begin() as session:
+        admin = find_user(session, "admin")
+        for i in range(sequences):
+            spec = RequestSpec(
+                name=f"routine {i}",
+                sequences=[
+                    SequenceSpec(
+                        name=f"routine {i}",
+                        target_name=f"T{i}",
+                        ra_deg=rng.uniform(0, 360),
+                        dec_deg=rng.uniform(-20, 80),
+                        window_start=now,
+                        window_end=now + timedelta(hours=10),
+                        duration_s=600.0,
+                        priority=rng.uniform(1, 10),
+                        albums=[AlbumSpec("VIS", [PlanSpec("r", 60.0, 5)])],
+                    )
+                ],
+            )
+            builder.build(session, spec, admin, source="api")
+    replan(runtime, trigger="bench")
+    with runtime.sessions.begin() as session:  # one sequence executing, as at night
+        running = session.scalars(
+            select(Sequence).where(Sequence.status == SequenceStatus.PLANNED).limit(1)
+        ).first()
+        running.start(runtime.clock.now())
+    return runtime
+
+
+def zenith_notice(runtime: Runtime, ident: str) -> bytes:
+    site = runtime.config.site
+    now = runtime.clock.now()
+    location = EarthLocation.from_geodetic(site.longitude_deg, site.latitude_deg)
+    ra = float(Time(now).sidereal_time("mean", longitude=location.lon).deg) % 360.0
+    return json.dumps(
+        {
+            "$schema": "https://gcn.nasa.gov/schema/v4.1.0/gcn/notices/einstein_probe/wxt/alert.schema.json",
+            "instrument": "WXT",
+            "id": [ident],
+            "ra": round(ra, 4),
+            "dec": site.latitude_deg,
+            "ra_dec_error": 0.03,
+            "trigger_time": (now - timedelta(seconds=30)).isoformat(),
+        }
+    ).encode()
+
+
+class FolderSource:
+    """Writes each notice to a hidden name, then renames it into the folder."""
+
+    def __init__(self, runtime: Runtime, listener_class):
+        self.runtime, self.listener_class = runtime, listener_class
+        self.folder = runtime.config.folders.voevents
+
+    def listener(self, manager: AlertManager):
+        return self.listener_class(manager, self.folder)
+
+    def send(self, ident: str) -> tuple[float, float, str]:
+        hidden = self.folder / f".{ident}.json"
+        hidden.write_bytes(zenith_notice(self.runtime, ident))
+        hidden.rename(self.folder / f"{ident}.json")
+        return time.perf_counter(), time.time(), f"EP:{ident}"
+
+
+class VtpSource:
+    """A GCN Classic style VTP server (framing as pygcn-serve) sending SVOM ECLAIRs VOEvents
+    moved to the zenith; t0 = the frame's last byte handed to the kernel."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.conn = None
+        self.template = (REPO / "tests/data/voevents/svom__eclairs__eclairs_296.xml").read_bytes()
+
+    def listener(self, manager: AlertManager):
+        listener = VtpListener(manager, "127.0.0.1", self.port, "ivo://pyros/bench")
+        self.server.settimeout(10)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return listener
+
+    def _accept(self) -> None:
+        self.conn, _ = self.server.accept()
+
+    def send(self, ident: str) -> tuple[float, float, str]:
+        from lxml import etree
+
+        notice = json.loads(zenith_notice(self.runtime, ident))
+        root = etree.fromstring(freshen(self.template, self.runtime.clock.now()))
+        root.find(".//{*}C1").text = str(notice["ra"])
+        root.find(".//{*}C2").text = str(notice["dec"])
+        for param in root.iter("{*}Param"):
+            if param.get("name") == "Burst_Id":
+                param.set("value", ident)
+        payload = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        while self.conn is None:
+            time.sleep(0.01)
+        self.conn.sendall(frame(payload))
+        return time.perf_counter(), time.time(), f"SVOM:{ident}"
+
+
+def run(runtime: Runtime, source, alerts: int, label: str) -> dict:
+    calls: dict[int, float] = {}
+    called = threading.Condition()
+
+    def on_urgent(sequence_id: int, reason: str) -> None:
+        with called:
+            calls[int(reason.split()[1].rstrip(":"))] = time.perf_counter()
+            called.notify_all()
+
+    manager = AlertManager(runtime, on_urgent=on_urgent)
+    manager.warm_up()  # as start_listeners does
+    listener = source.listener(manager).start()
+    listener.connected.wait(10)
+    to_urgent_ms, to_event_ms, chains = [], [], []
+    import random
+
+    rng = random.Random(7)
+    try:
+        for i in range(alerts):
+            time.sleep(rng.uniform(0.0, 1.0))  # random phase against a poller's 1 s tick
+            before = len(calls)
+            t0, t0_unix, trigger = source.send(f"{label}-{i}")
+            deadline = time.monotonic() + 120
+            with called:  # sleep until the callback (no polling beside the measured path)
+                called.wait_for(lambda before=before: len(calls) > before, timeout=30)
+            alert = None
+            while time.monotonic() < deadline:
+                with runtime.sessions() as s:
+                    alert = s.scalars(select(Alert).where(Alert.trigger_id == trigger)).first()
+                    if alert is not None and "replanned" in alert.latency_ms:
+                        break
+                time.sleep(0.1)
+            else:
+                raise SystemExit(f"{label}: alert {trigger} not handled in 120 s")
+            if alert.id not in calls:
+                raise SystemExit(f"{label}: alert {alert.id} never pre-empted ({alert.reason})")
+            to_urgent_ms.append((calls[alert.id] - t0) * 1000.0)
+            to_event_ms.append((alert.latency_ms["arrived_unix"] - t0_unix) * 1000.0)
+            chains.append(alert.latency_ms)
+    finally:
+        listener.stop()
+    return {"to_urgent": to_urgent_ms, "to_event": to_event_ms, "chains": chains}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def report(label: str, result: dict) -> None:
+    urgent = result["to_urgent"]
+    print(f"\n{label}: {len(urgent)} alerts")
+    print(
+        f"  arrival -> on_urgent called (urgent schedule stored before) : "
+        f"p50 {statistics.median(urgent):7.1f} ms   p95 {pct(urgent, 95):7.1f} ms   "
+        f"max {max(urgent):7.1f} ms"
+    )
+    event = result["to_event"]
+    print(
+        f"  arrival -> the listener's event (detection)              : "
+        f"p50 {statistics.median(event):7.1f} ms   p95 {pct(event, 95):7.1f} ms"
+    )
+    for step in ("parsed", "stored", "request", "schedule", "majordome", "replanned"):
+        values = [c[step] for c in result["chains"] if step in c]
+        print(
+            f"  chain: listener event -> {step:10} p50 {statistics.median(values):7.1f} ms   "
+            f"p95 {pct(values, 95):7.1f} ms"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=50)
+    parser.add_argument("--sequences", type=int, default=500)
+    parser.add_argument("--no-seed", action="store_true", help="skip the 1 s polling run")
+    parser.add_argument("--no-vtp", action="store_true", help="skip the VTP run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        runtime = make_site(Path(tmp), args.sequences)
+        print(
+            f"set-up: {args.sequences} sequences planned, one executing "
+            f"({time.perf_counter() - t:.1f} s); SQLite; clock at {START:%Y-%m-%d %H:%M} UTC"
+        )
+        print(
+            "leg measured: arrival -> urgent schedule stored -> on_urgent called "
+            "(the slew leg is added when the majordome is wired)"
+        )
+        ours = run(runtime, FolderSource(runtime, FolderListener), args.alerts, "inotify")
+        report("PyROS, folder (inotify listener, fast path)", ours)
+        if not args.no_vtp:
+            vtp = run(runtime, VtpSource(runtime), args.alerts, "vtp")
+            report("PyROS, VTP (arrival = last byte of the frame sent)", vtp)
+        if not args.no_seed:
+            source = FolderSource(runtime, PollingFolderListener)
+            seed = run(runtime, source, args.alerts, "polling")
+            report("seed's design (folder polled every 1 s, same pipeline, no Celery hop)", seed)
+        runtime.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The three alert sources, each a thread of the orchestrator process (see `start_listeners`)."""

@@ -1,0 +1,114 @@
+"""The watched folder (`folders.voevents`): inotify events through `watchdog`, never polling.
+
+A file is read when its writer closes it (IN_CLOSE_WRITE) or when it is renamed into the folder,
+so half-written files are never read. After storage it goes to `processed/`, or to `rejected/`
+with a `.reason` file beside it. Files already there at start are processed too.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from orchestrator.alerts.listeners.base import HEARTBEAT_S, Listener
+from orchestrator.alerts.manager import AlertManager, Arrival, Received
+
+log = logging.getLogger(__name__)
+SETTLE_S = 1.0  # at start, a file younger than this may still be written: its close will come
+
+
+def ignored(path: Path) -> bool:
+    """Hidden and temporary names: writers that rename into place use them."""
+    return path.name.startswith(".") or path.suffix in (".part", ".tmp", ".reason", ".swp")
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, folder: Path, inbox: queue.Queue):
+        self.folder, self.inbox = folder, inbox
+
+    def on_closed(self, event: FileClosedEvent) -> None:
+        self._offer(Path(event.src_path))
+
+    def on_moved(self, event: FileMovedEvent) -> None:
+        self._offer(Path(event.dest_path))
+
+    def _offer(self, path: Path) -> None:
+        arrived = (time.perf_counter(), time.time())  # the file is complete now
+        if path.parent == self.folder and not ignored(path):
+            self.inbox.put((path, arrived))
+
+
+class FolderListener(Listener):
+    name = "alerts-folder"
+
+    def __init__(self, manager: AlertManager, folder: Path, backoff_max_s: float = 60.0):
+        super().__init__(manager, backoff_max_s)
+        self.folder = Path(folder)
+        self.processed = self.folder / "processed"
+        self.rejected = self.folder / "rejected"
+
+    def serve(self, stop: threading.Event) -> None:
+        for sub in (self.folder, self.processed, self.rejected):
+            sub.mkdir(parents=True, exist_ok=True)
+        inbox: queue.Queue = queue.Queue()
+        observer = Observer()
+        # Recursive on purpose: a file moved to processed/ then pairs its IN_MOVED_FROM with an
+        # IN_MOVED_TO; unpaired, watchdog holds it (and every event behind it) for ~0.2 s.
+        observer.schedule(_Handler(self.folder, inbox), str(self.folder), recursive=True)
+        observer.start()
+        try:
+            self._catch_up(inbox)
+            self.connected_ok()
+            while not stop.is_set():
+                self.beat()
+                if not observer.is_alive():
+                    raise RuntimeError(f"inotify watch on {self.folder} ended")
+                try:
+                    path, arrived = inbox.get(timeout=min(1.0, HEARTBEAT_S))
+                except queue.Empty:
+                    continue
+                self.process(path, arrived)
+        finally:
+            observer.stop()
+            observer.join(5)
+
+    def _catch_up(self, inbox: queue.Queue) -> None:
+        now = time.time()
+        files = [p for p in self.folder.iterdir() if p.is_file() and not ignored(p)]
+        for path in sorted(files, key=lambda p: p.stat().st_mtime):
+            if now - path.stat().st_mtime >= SETTLE_S:
+                inbox.put((path, (time.perf_counter(), time.time())))
+
+    def process(self, path: Path, arrived: tuple[float, float]) -> None:
+        try:
+            payload = path.read_bytes()
+        except FileNotFoundError:
+            return  # already moved (a close and a rename of the same file)
+        arrival = Arrival(payload, "folder", path.name, arrived[0], arrived[1])
+
+        def ack(received: Received) -> None:  # stored: now the file may leave the inbox
+            if received.accepted:
+                _move(path, self.processed)
+            else:
+                target = _move(path, self.rejected)
+                target.with_name(target.name + ".reason").write_text(
+                    f"{received.rejected}\n", encoding="utf-8"
+                )
+
+        self.manager.handle(arrival, ack)
+
+
+def _move(path: Path, folder: Path) -> Path:
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    path.replace(target)
+    return target

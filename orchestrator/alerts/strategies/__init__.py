@@ -1,0 +1,1 @@
+"""The shipped alert strategies (TOML data files)."""
