@@ -36,13 +36,15 @@ def start_gateway(
 ) -> tuple[subprocess.Popen, int]:
     """Write a config in `folder`, `pyros init`, start `pyros gateway`; return (process, port)."""
     port = free_port()
-    text = _without_sections(default_config_text(), ("plc", "safety", "gateway"))
+    text = _without_sections(default_config_text(), ("plc", "safety", "gateway", "simulators"))
     text += f"""
 [plc]
 address = "127.0.0.1:{plc_port}"
 poll_period_s = {poll_period_s}
 timeout_s = 0.5
 [safety]
+reopen_delay_s = 0.0
+[simulators]
 reopen_delay_s = 0.0
 [gateway]
 port = {port}

@@ -105,6 +105,8 @@ class PlcConfig(_Section):
     address: str = "127.0.0.1:5010"
     poll_period_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # A lost or garbled link is known at the next poll: unsafe after this many failures in a row.
+    unsafe_after_failed_polls: Annotated[int, Field(ge=1, le=100)] = 2
 
     @field_validator("address")
     @classmethod
@@ -343,6 +345,19 @@ class AlertsConfig(_Section):
     max_payload_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 1_000_000
     future_tolerance_s: Annotated[float, Field(ge=0)] = 60.0  # clock skew allowed
     reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+class PipelineConfig(_Section):
+    """The image pipeline (`pyros pipeline`): calibration, sources, WCS, error-box reports."""
+
+    enabled: bool = True  # `pyros start` runs `pyros pipeline`
+    poll_period_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    solver: Literal["auto", "builtin", "astrometry.net"] = "auto"  # auto: a.net, else builtin
+    astrometry_index_dir: Path | None = None  # none: data/astrometry-index (built from catalog)
+    catalog_path: Path | None = None  # reference stars (SQLite gaia_sources); none: the simulator's
+    plate_scale_arcsec_px: dict[str, Annotated[float, Field(gt=0)]] = {"VIS": 2.785, "NIR": 3.094}
+    detect_sigma: Annotated[float, Field(gt=0)] = 3.0  # sep threshold, in background rms
+    min_stars_wcs: Annotated[int, Field(ge=3)] = 6
+    min_frames_master: Annotated[int, Field(ge=1)] = 3
+    stack_if_limit_brighter_than_mag: float = 18.0  # alert frames this shallow get stacked
 
 
 class Config(_Section):
@@ -360,6 +375,7 @@ class Config(_Section):
     devices: DevicesConfig = DevicesConfig()
     simulators: SimulatorsConfig = SimulatorsConfig()
     alerts: AlertsConfig = AlertsConfig()
+    pipeline: PipelineConfig = PipelineConfig()
     source: Path | None = None  # the file it was read from (set by the loader)
 
     @model_validator(mode="after")
@@ -444,9 +460,17 @@ def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Confi
     alerts = config.alerts
     if alerts.strategies is not None:
         alerts = alerts.model_copy(update={"strategies": absolute(alerts.strategies)})
+    pipeline = config.pipeline.model_copy(
+        update={
+            key: absolute(getattr(config.pipeline, key))
+            for key in ("astrometry_index_dir", "catalog_path")
+            if getattr(config.pipeline, key) is not None
+        }
+    )
     return config.model_copy(
         update={
             "alerts": alerts,
+            "pipeline": pipeline,
             "folders": folders,
             "database": config.database.model_copy(update={"url": url}),
             "simulators": simulators,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -58,12 +59,21 @@ def parse_request(data: bytes, source: str = "request") -> ParsedRequest:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or (exc.position[0] if exc.position else "?")
-        raise InputError(f"{source} line {line}", f"not well-formed XML: {exc.msg}") from None
+        raise InputError(
+            f"{source} line {line}", f"not well-formed XML: {_one_line(exc.msg)}"
+        ) from None
     schema = request_schema()
     if not schema.validate(root):
         error = schema.error_log[0]
-        raise InputError(f"{source} line {error.line}", _schema_message(error)) from None
+        raise InputError(f"{source} line {error.line}", _one_line(_schema_message(error))) from None
     return _to_spec(root, source)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """libxml2 messages may hold newlines and the offending text: one short line, always."""
+    text = " ".join(text.split())
+    text = re.sub(r"'([^'\s]{40})[^'\s]{4,}'", r"'\1...'", text)  # a 10 MB value, shortened
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _schema_message(error: etree._LogEntry) -> str:

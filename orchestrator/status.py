@@ -24,6 +24,7 @@ from orchestrator.model import (
     SequenceStatus,
     WeatherWatch,
 )
+from orchestrator.pipeline.status import format_pipeline, pipeline_status
 from orchestrator.runtime import Runtime
 
 LATE_FACTOR = 3.0  # a job is late after missing this many periods
@@ -59,6 +60,7 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         status["schedule"] = _latest_schedule(session)
         status["not_tonight"] = _not_tonight(session, status["schedule"])
         status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
+        status["pipeline"] = pipeline_status(session) if revision == head else None
         majordome = session.get(MajordomeState, 1)
         status["majordome"] = (
             {"state": majordome.state, "mode": majordome.mode, "paused": majordome.paused}
@@ -207,6 +209,7 @@ def format_status(status: dict[str, Any]) -> str:
             )
     for s in status.get("not_tonight", []):
         lines.append(f"  not tonight: {s['target']:<20} {s['sequence']:<24} {s['reason']}")
+    lines += format_pipeline(status.get("pipeline"))
     lines += ["", "Jobs"]
     for job in status.get("jobs", []) or [{"name": "(none has run yet)"}]:
         if "age_s" in job:

@@ -216,8 +216,26 @@ class QuotaState:
         return self.quota_h - self.used_h - self.pending_h
 
 
-def pending_h(session: Session, user: User | None = None, program: ScientificProgram | None = None):
-    """Hours submitted but not yet charged, for one user or one program."""
+def quota_exempt(user: User) -> bool:
+    """Staff (operator, admin): bypass quotas, and their hours are not charged to a program."""
+    return has_permission(user, P.NO_QUOTA)
+
+
+# Issue 18: an operator's 336 h on ROUTINE must not eat its members' 100 h. Staff hours are
+# counted apart: never in a program's pending or used hours (see `staff_h`).
+_EXEMPT_ROLES = tuple(r for r, perms in ROLE_PERMISSIONS.items() if P.NO_QUOTA in perms)
+
+
+def pending_h(
+    session: Session,
+    user: User | None = None,
+    program: ScientificProgram | None = None,
+    staff: bool = False,
+) -> float:
+    """Hours submitted but not yet charged, for one user or one program.
+
+    For a program, only its members' hours (quota-bound users); `staff=True`: only staff's.
+    """
     query = (
         select(func.coalesce(func.sum(Sequence.duration_s), 0.0))
         .join(Request, Sequence.request_id == Request.id)
@@ -227,7 +245,17 @@ def pending_h(session: Session, user: User | None = None, program: ScientificPro
         query = query.where(Request.user_id == user.id)
     if program is not None:
         query = query.where(Request.program_id == program.id)
+        query = query.join(User, Request.user_id == User.id).join(
+            UserLevel, User.user_level_id == UserLevel.id
+        )
+        staff_rows = UserLevel.role.in_(_EXEMPT_ROLES)
+        query = query.where(staff_rows if staff else ~staff_rows)
     return float(session.scalar(query)) / 3600.0
+
+
+def staff_h(session: Session, program: ScientificProgram) -> float:
+    """Hours staff requested on a program, pending: shown apart, never charged to its quota."""
+    return pending_h(session, program=program, staff=True)
 
 
 def quota_state(session: Session, owner: User | ScientificProgram) -> QuotaState:
@@ -273,7 +301,9 @@ def _charge(sequence: Sequence, sign: float) -> None:
     hours = sign * sequence.duration_s / 3600.0
     request = sequence.request
     session = object_session(sequence)
-    owners = [request.user] + ([request.program] if request.program is not None else [])
+    owners = [request.user]
+    if request.program is not None and not quota_exempt(request.user):
+        owners.append(request.program)  # staff hours are counted apart (issue 18)
     for owner in owners:
         model = type(owner)
         session.execute(

@@ -3,6 +3,8 @@
 Every socket operation has a timeout; any failure (refused, reset, hung, garbage) closes the
 connection and raises `PlcError`, and the next call reconnects, so the gateway survives the
 PLC starting late, stopping, restarting or hanging (seed §5.1.4). Called by the poll job.
+One request, one line: bytes beyond the answer line, or unasked for between two polls, mean
+the stream is out of step or garbled, and that poll fails (issue 18).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class PlcClient:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
             self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._buffer = b""
+        self._check_unasked()
         self._sock.settimeout(self.timeout_s)
         self._sock.sendall(STATUS_REQUEST)
         while b"\n" not in self._buffer:
@@ -67,7 +70,30 @@ class PlcClient:
             if len(self._buffer) > MAX_ANSWER_BYTES:
                 raise ConnectionError(f"answer longer than {MAX_ANSWER_BYTES} bytes")
         line, self._buffer = self._buffer.split(b"\n", 1)
+        if self._buffer.strip():
+            raise ConnectionError(f"{len(self._buffer)} unexpected bytes after the answer line")
         return line
+
+    def _check_unasked(self) -> None:
+        """Fail if the PLC sent anything since the last answer (garbage lines, a stray answer)."""
+        assert self._sock is not None
+        self._sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    chunk = self._sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if not chunk:
+                    raise ConnectionResetError("connection closed by the PLC")
+                self._buffer += chunk
+                if len(self._buffer) > MAX_ANSWER_BYTES:
+                    break
+        finally:
+            self._sock.setblocking(True)
+        if self._buffer.strip():
+            raise ConnectionError(f"{len(self._buffer)} unexpected bytes since the last answer")
+        self._buffer = b""
 
     def close(self) -> None:
         if self._sock is not None:

@@ -2,7 +2,8 @@
 
 Unknown devices are kept, duplicated devices (the seed's lamp listed twice under two
 spellings) are merged, `valid: "no"` and missing sensors are reported, keys spelled
-`serial number` or `serial_number` both work. A broken answer raises `PlcAnswerError`.
+`serial number` or `serial_number` both work. A broken answer raises `PlcAnswerError` and
+nothing else, whatever the bytes (fuzzed in tests/fuzz).
 """
 
 from __future__ import annotations
@@ -65,23 +66,44 @@ def _value(raw: Any) -> Any:
     if isinstance(raw, bool):
         return float(raw)
     if isinstance(raw, int | float):
-        return float(raw) if math.isfinite(raw) else None
+        try:
+            number = float(raw)  # an int beyond 1e308 raises OverflowError
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
     return raw
 
 
 def parse_status(text: str | bytes) -> PlcStatus:
-    """Decode one STATUS answer (a JSON list holding one object named STATUS)."""
+    """Decode one STATUS answer (a JSON list holding one object named STATUS).
+
+    Raises PlcAnswerError, never anything else, whatever the bytes (a hostile PLC answer is
+    one refusal, not an exception out of the poll job).
+    """
+    try:
+        return _parse_status(text)
+    except PlcAnswerError:
+        raise
+    except (RecursionError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise PlcAnswerError(f"answer not understood ({type(exc).__name__})") from None
+
+
+def _parse_status(text: str | bytes) -> PlcStatus:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlcAnswerError(f"answer is not JSON ({exc})") from None
+    except RecursionError:  # "[" * 200000: nesting deeper than the interpreter's stack
+        raise PlcAnswerError("answer is not JSON (nested too deeply)") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise PlcAnswerError(f"answer is not JSON ({str(exc)[:80]})") from None
     items = data if isinstance(data, list) else [data]
     status = next(
         (i for i in items if isinstance(i, dict) and str(i.get("name", "")).upper() == "STATUS"),
         None,
     )
     if status is None:
-        raise PlcAnswerError(f"answer holds no STATUS object: {str(data)[:120]}")
+        raise PlcAnswerError(f"answer holds no STATUS object: {_excerpt(text)}")
     top = _fields(status)
     devices_raw = top.get("device", top.get("devices"))
     if not isinstance(devices_raw, list):
@@ -105,6 +127,12 @@ def parse_status(text: str | bytes) -> PlcStatus:
             )
         devices[key] = reading
     return PlcStatus(devices, str(top.get("date", "")), tuple(warnings))
+
+
+def _excerpt(text: str | bytes) -> str:
+    # Not str(data): printing a deeply nested or huge document can itself raise.
+    raw = text if isinstance(text, str) else text[:200].decode("utf-8", "replace")
+    return repr(raw[:120])
 
 
 def _device(raw: dict, warnings: list[str]) -> DeviceReading:

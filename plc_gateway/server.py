@@ -73,7 +73,7 @@ class Gateway:
         self.clock = clock
         host, plc_port = plc_address or config.plc.host_port
         self.client = PlcClient(host, plc_port, config.plc.timeout_s)
-        self.synthesizer = Synthesizer(config.safety)
+        self.synthesizer = Synthesizer(config.safety, config.plc.unsafe_after_failed_polls)
         self.state = SafetyState(clock, config.safety.stale_after_s)
         self.state.on_refresh = self._poll_soon
         self.store = WatchStore(sessions, config.gateway.history_period_s) if sessions else None
@@ -99,8 +99,15 @@ class Gateway:
                 error = ""
             except PlcError as exc:
                 status, error = None, str(exc)
+            except Exception as exc:  # a bug on a hostile answer: one refusal, never a traceback
+                self.client.close()
+                status, error = None, f"PLC {self.client.address}: {type(exc).__name__}: {exc}"
+            error = error.splitlines()[0][:300] if error else ""
             if error and error != self._last_error:
-                log.warning("%s (IsSafe follows the stale timeout)", error)
+                log.warning(
+                    "%s (unsafe after %d failed polls in a row)",
+                    error, self.config.plc.unsafe_after_failed_polls,
+                )  # fmt: skip
             elif not error and self._last_error:
                 log.info("PLC %s answers again", self.client.address)
             self._last_error = error
@@ -122,10 +129,12 @@ class Gateway:
             return
         try:
             self.store.store(self.state.current(), self.config.gateway.store_period_s)
-        except Exception as exc:  # the database may be down: serving safety must go on
-            text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        except Exception as exc:  # the database may be down or locked: serving safety goes on
+            cause = getattr(exc, "orig", None) or exc  # the driver's error, not SQLAlchemy's hint
+            text = f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
             if text != self._last_store_error:  # log each distinct failure once
-                log.error("storing the weather synthesis failed (run `pyros init`?): %s", text)
+                hint = " (run `pyros init`?)" if "no such table" in text or "exist" in text else ""
+                log.error("storing the weather synthesis failed%s: %s; will retry", hint, text)
             self._last_store_error = text
         else:
             if self._last_store_error:

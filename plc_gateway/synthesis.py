@@ -4,6 +4,8 @@
 time. Thresholds and hysteresis come from `[safety]`; an element with no valid reading for
 `stale_after_s` is unsafe; once unsafe, the whole synthesis turns safe again only after
 `reopen_delay_s` of continuously safe elements (no flapping). Every unsafe reason is named.
+The `plc` link element turns unsafe after `unsafe_after_failed_polls` failed polls in a row,
+well before the stale timeout (a failure is known at once).
 """
 
 from __future__ import annotations
@@ -79,8 +81,10 @@ class _Held:
 class Synthesizer:
     """Stateful: holds last valid values, hysteresis states and the reopen timer."""
 
-    def __init__(self, config: SafetyConfig):
+    def __init__(self, config: SafetyConfig, unsafe_after_failed_polls: int = 2):
         self.config = config
+        self.unsafe_after_failed_polls = unsafe_after_failed_polls
+        self._failed_polls = 0  # consecutive
         self._held: dict[str, _Held] = {}
         self._tripped: dict[str, bool] = {}  # hysteresis: element currently beyond its limit
         self._last_answer: datetime | None = None
@@ -92,7 +96,10 @@ class Synthesizer:
         """Fold one poll result in; `status` None means the PLC could not be read (`error`)."""
         if status is not None:
             self._last_answer = now
+            self._failed_polls = 0
             self._read(status, now)
+        else:
+            self._failed_polls += 1
         elements = self._elements(status, now, error)
         raw_reasons = [f"{e.name}: {e.interpretation}" for e in elements.values() if not e.safe]
         reasons = self._reopen(raw_reasons, now)
@@ -163,10 +170,14 @@ class Synthesizer:
             text, safe = judge(value)
             out[name] = Element(name, value, unit, text, safe, updated, relevant)
 
-        plc_ok = self._last_answer is not None and (
-            (now - self._last_answer).total_seconds() <= c.stale_after_s
+        plc_ok = (
+            self._last_answer is not None
+            and (now - self._last_answer).total_seconds() <= c.stale_after_s
+            and self._failed_polls < self.unsafe_after_failed_polls
         )
         plc_text = "answering" if status is not None else f"not answering ({error or 'no poll'})"
+        if self._failed_polls:
+            plc_text += f"; {self._failed_polls} failed poll(s) in a row"
         out["plc"] = Element(
             "plc", "ok" if status else "error", "", plc_text, plc_ok, self._last_answer
         )

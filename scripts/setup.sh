@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   chromium chromium-driver  # headless browser tests of the web pages
   libdbus-1-dev libglib2.0-dev pkg-config  # dbus-python, declared by the pyindi-client wheel
   kcat                  # alerts tests: an independent Kafka producer for the mock cluster
+  astrometry.net        # pipeline: solve-field / build-astrometry-index (plate solving, offline)
 )
 
 missing=()

@@ -3,6 +3,7 @@
 The simulator's camera draws stars from Gaia over the internet unless `tap_source` names a
 SQLite file with a table `gaia_sources(ra, dec, phot_g_mean_mag)`. We fill a declination band
 around the zenith of the site (where `pyros devices check` points), so light frames show stars.
+The GRB drill adds a fading transient to it (`inject_transient`, `set_transient_mag`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from pathlib import Path
 import numpy as np
 
 TABLE = "gaia_sources"
-DEFAULT_STARS = 30_000
+# Dense enough that every 47' field of the band shows >= 20 stars (plate solving, zero points).
+DEFAULT_STARS = 150_000
 BAND_HALF_WIDTH_DEG = 3.0
 
 
-def _is_complete(path: Path) -> bool:
+def _is_complete(path: Path, n_stars: int) -> bool:
+    """A catalogue with fewer stars (an older, sparser one) is rebuilt."""
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            return db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] > 0
+            return db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] >= n_stars
     except sqlite3.Error:
         return False
 
@@ -30,7 +33,7 @@ def ensure_catalog(
     path: Path, center_dec_deg: float, n_stars: int = DEFAULT_STARS, seed: int = 1
 ) -> Path:
     """Write the catalogue at `path` unless a usable one is there; atomically."""
-    if path.is_file() and _is_complete(path):
+    if path.is_file() and _is_complete(path, n_stars):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -54,3 +57,41 @@ def ensure_catalog(
     db.close()
     os.replace(temporary, path)
     return path
+
+
+# The GRB drill: a transient in the catalogue, so the simulated camera really sees it.
+
+
+def fading_mag(m0: float, alpha: float, t0_s: float, t_s: float) -> float:
+    """A power-law afterglow: m(t) = m0 + 2.5 alpha log10(t / t0), t since the trigger."""
+    return m0 + 2.5 * alpha * float(np.log10(max(t_s, 1e-3) / t0_s))
+
+
+def inject_transient(path: Path, ra_deg: float, dec_deg: float, mag: float) -> int:
+    """Add a star at (ra, dec) with magnitude `mag`; returns its rowid (to fade or remove).
+
+    It is marked `is_transient`: the pipeline's reference reader leaves it out, as a real
+    reference catalogue would not have it."""
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({TABLE})")}
+        if "is_transient" not in columns:  # the camera reads named columns only: harmless
+            db.execute(f"ALTER TABLE {TABLE} ADD COLUMN is_transient INTEGER DEFAULT 0")
+        rowid = db.execute(
+            f"INSERT INTO {TABLE} (ra, dec, phot_g_mean_mag, is_transient) VALUES (?, ?, ?, 1)",
+            (ra_deg, dec_deg, mag),
+        ).lastrowid
+    db.close()
+    return int(rowid)
+
+
+def set_transient_mag(path: Path, rowid: int, mag: float) -> None:
+    """The transient's magnitude now (the drill calls it before each exposure)."""
+    with sqlite3.connect(path) as db:
+        db.execute(f"UPDATE {TABLE} SET phot_g_mean_mag = ? WHERE rowid = ?", (mag, rowid))
+    db.close()
+
+
+def remove_transient(path: Path, rowid: int) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", (rowid,))
+    db.close()

@@ -145,12 +145,19 @@ def device_toml(alpaca: str | None = None, indi: str | None = None, roles=None) 
 
 
 def config_text(devices_toml: str, extra: str = "") -> str:
-    """The shipped default with its [devices.*] tables replaced by `devices_toml`."""
+    """The shipped default with only the roles of `devices_toml`: a config file is an overlay
+    on the default, so every other default role is removed (`[devices] ROLE = false`)."""
+    import re
+    import tomllib
+
     text = default_config_text()
     head, _, tail = text.partition("[devices.mount]")
     simulators = tail[tail.index("[simulators]") :]
     simulators = simulators.replace("enabled = true ", "enabled = false")
-    return f"{head}{devices_toml}\n{simulators}\n{extra}"
+    wanted = set(re.findall(r"^\[devices\.(\w+)\]", devices_toml, re.MULTILINE))
+    others = sorted(set(tomllib.loads(text)["devices"]) - wanted)
+    removed = "[devices]\n" + "".join(f"{role} = false\n" for role in others)
+    return f"{head}{removed}\n{devices_toml}\n{simulators}\n{extra}"
 
 
 class PausableProxy:

@@ -1,11 +1,13 @@
 """The `pyros` command line: one group, sub-commands in their own modules.
 
-A `PyrosError` (bad config, bad input) is printed as one line and exits with code 2.
+A `PyrosError` (bad config, bad input) is printed as one line and exits with code 2; a port
+already in use, as one line with code 4 (the supervisor then stops instead of looping).
 To add commands, write a module exposing `register(cli)` and list it in COMMAND_MODULES.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.planning",
     "orchestrator.cli.devices",
     "orchestrator.cli.alerts",
+    "orchestrator.cli.pipeline",
 )
 
 
@@ -31,6 +34,13 @@ class PyrosGroup(click.Group):
         except PyrosError as exc:
             click.echo(f"pyros: {exc}", err=True)
             ctx.exit(2)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            # One line, no traceback; code 4 tells `pyros start` not to restart it in a loop.
+            name = ctx.invoked_subcommand or "pyros"
+            click.echo(f"pyros {name}: {exc.strerror} ({exc}); another PyROS running?", err=True)
+            ctx.exit(4)
 
 
 @click.group(cls=PyrosGroup, context_settings={"help_option_names": ["-h", "--help"]})

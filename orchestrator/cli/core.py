@@ -70,12 +70,13 @@ def start(obj: CliContext) -> None:
 def orchestrator_cmd(obj: CliContext) -> None:
     """Run the orchestrator's jobs alone (what `pyros start` supervises)."""
     from orchestrator.jobs import run_orchestrator
+    from orchestrator.lease import run_with_lease
 
     runtime = obj.runtime("orchestrator")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    run_orchestrator(runtime, stop)
+    run_with_lease(runtime.sessions, stop, lambda: run_orchestrator(runtime, stop))
 
 
 @click.command()

@@ -2,6 +2,7 @@
 
 from orchestrator.model.base import Base, UTCDateTime
 from orchestrator.model.observations import Alert, AlertDecision, Image
+from orchestrator.model.pipeline import ErrorBoxReport, MasterFrame
 from orchestrator.model.planning import Schedule, ScheduleEntry
 from orchestrator.model.requests import (
     SEQUENCE_TRANSITIONS,
@@ -13,7 +14,14 @@ from orchestrator.model.requests import (
     Sequence,
     SequenceStatus,
 )
-from orchestrator.model.system import Command, DeviceStatus, JobHeartbeat, LogEntry, MajordomeState
+from orchestrator.model.system import (
+    Command,
+    DeviceStatus,
+    JobHeartbeat,
+    LogEntry,
+    MajordomeState,
+    ProcessLease,
+)
 from orchestrator.model.users import Country, Role, ScientificProgram, User, UserLevel
 from orchestrator.model.watches import (
     SiteWatch,
@@ -33,11 +41,14 @@ __all__ = [
     "Command",
     "Country",
     "DeviceStatus",
+    "ErrorBoxReport",
     "Image",
     "JobHeartbeat",
     "LogEntry",
     "MajordomeState",
+    "MasterFrame",
     "Plan",
+    "ProcessLease",
     "Request",
     "Role",
     "Schedule",

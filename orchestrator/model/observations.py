@@ -66,3 +66,19 @@ class Image(Base):
     sequence_id: Mapped[int | None] = mapped_column(ForeignKey("sequence.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
     calibrated_path: Mapped[str | None] = mapped_column(String(1024))
+    # The image pipeline's queue (orchestrator/pipeline/queue.py): pending -> running -> done
+    # or failed; a row is claimed by one UPDATE ... WHERE pipeline_state = 'pending'.
+    pipeline_state: Mapped[str] = mapped_column(
+        String(16), default="pending", server_default="pending", index=True
+    )
+    pipeline_claimed_by: Mapped[str | None] = mapped_column(String(64))
+    pipeline_claimed_at: Mapped[datetime | None]
+    pipeline_done_at: Mapped[datetime | None]
+    pipeline_note: Mapped[str | None] = mapped_column(Text)  # why a step could not be done
+    # Per-frame quality (science frames), filled by the pipeline.
+    fwhm_arcsec: Mapped[float | None]
+    background_adu: Mapped[float | None]
+    n_stars: Mapped[int | None]
+    zero_point_mag: Mapped[float | None]
+    limiting_mag: Mapped[float | None]
+    wcs_solver: Mapped[str | None] = mapped_column(String(32))

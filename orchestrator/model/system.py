@@ -70,3 +70,16 @@ class LogEntry(Base):
     level: Mapped[str] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+
+
+class ProcessLease(Base):
+    """Who may run a singleton process (the orchestrator) on this database: see lease.py."""
+
+    __tablename__ = "process_lease"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # "orchestrator" (per telescope)
+    holder: Mapped[str] = mapped_column(String(128))  # host:pid:token
+    host: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int]
+    since: Mapped[datetime]
+    expires: Mapped[datetime]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from flask import Blueprint, Response, request
 log = logging.getLogger(__name__)
 UINT32_MAX = 2**32 - 1
 _MEMBER = re.compile(r"^[a-z]+$")
+_ASCII_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also accepts '²' and Arabic-Indic digits
 
 
 class AlpacaError(Exception):
@@ -84,26 +86,44 @@ class Call:
     def number(self, name: str) -> float:
         text = self.required(name)
         try:
-            return float(text)
+            # float() also reads '٣', '1_0', 'nan' and 'inf': none is an Alpaca number.
+            if not text.isascii() or "_" in text:
+                raise ValueError
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
         except ValueError:
-            raise BadRequest(f"parameter {name} must be a number (got {text!r})") from None
+            raise BadRequest(f"parameter {name} must be a number (got {text!r:.40})") from None
+        return value
 
 
-def _uint32(text: str | None) -> int:
-    """ClientID / ClientTransactionID: a bad or missing value is taken as 0 (not an error)."""
-    if text is None or not text.strip().isdigit():
+def ascii_uint(text: str) -> int | None:
+    """The value of a string of ASCII digits, else None (Alpaca numbers are ASCII only)."""
+    return int(text) if _ASCII_DIGITS.fullmatch(text) else None
+
+
+def _uint32(text: str | None, name: str) -> int:
+    """ClientID / ClientTransactionID: missing or empty is 0; anything but a uint32 is a 400."""
+    if text is None or not text.strip():
         return 0
-    value = int(text)
-    return value if value <= UINT32_MAX else 0
+    value = ascii_uint(text.strip())
+    if value is None or value > UINT32_MAX:
+        raise BadRequest(f"parameter {name} must be a uint32 in ASCII digits (got {text!r:.40})")
+    return value
 
 
 def parse_call() -> Call:
+    """This request's parameters; raises BadRequest naming a bad ClientID/ClientTransactionID."""
     # Alpaca: GET parameters are in the query string, PUT parameters in a form body.
     source = request.form if request.method == "PUT" else request.args
     params: dict[str, str] = {}
     for key in source:
         params.setdefault(key.lower(), source[key])
-    return Call(params, _uint32(params.get("clientid")), _uint32(params.get("clienttransactionid")))
+    return Call(
+        params,
+        _uint32(params.get("clientid"), "ClientID"),
+        _uint32(params.get("clienttransactionid"), "ClientTransactionID"),
+    )
 
 
 class _TransactionCounter:
@@ -143,14 +163,18 @@ def device_blueprint(devices: dict[tuple[str, int], Any]) -> Blueprint:
     def member(device_type: str, device_number: str, member: str):
         if device_type not in types:
             return bad_request(f"unknown device type {device_type!r}")
-        if not device_number.isdigit() or (device_type, int(device_number)) not in devices:
-            return bad_request(f"no {device_type} number {device_number!r}")
-        device = devices[(device_type, int(device_number))]
+        number = ascii_uint(device_number)
+        if number is None or (device_type, number) not in devices:
+            return bad_request(f"no {device_type} number {device_number!r:.40}")
+        device = devices[(device_type, number)]
         method = request.method.lower()
         handler = getattr(device, f"{method}_{member}", None) if _MEMBER.match(member) else None
         if handler is None:
             return bad_request(f"{device_type} has no {request.method} member {member!r}")
-        call = parse_call()
+        try:
+            call = parse_call()
+        except BadRequest as exc:
+            return bad_request(str(exc))
         try:
             value = handler(call)
         except BadRequest as exc:

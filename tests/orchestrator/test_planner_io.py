@@ -83,7 +83,7 @@ def test_the_config_site_is_used(tmp_path):
 
 def test_a_bad_config_exits_2_and_writes_nothing(tmp_path):
     (tmp_path / "in.json").write_text(json.dumps(GOOD))
-    (tmp_path / "bad.toml").write_text("[site]\nname = 'x'\n")
+    (tmp_path / "bad.toml").write_text("[site]\nlatitude_deg = 'north'\n")
     run = pyros(
         "plan", "--input", "in.json", "--output", "out.json", "--config", "bad.toml", cwd=tmp_path
     )

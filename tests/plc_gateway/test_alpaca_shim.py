@@ -62,10 +62,16 @@ def test_envelope_fields_and_transaction_ids(gw):
     assert "Value" not in put.json() and put.json()["ClientTransactionID"] == 9
 
 
-@pytest.mark.parametrize("bad", ["-1", "abc", "4294967296", ""])
-def test_bad_client_transaction_id_is_answered_as_zero(gw, bad):
-    resp = api(gw, "GET", "safetymonitor/0/name", ClientTransactionID=bad)
+def test_empty_client_transaction_id_is_answered_as_zero(gw):
+    resp = api(gw, "GET", "safetymonitor/0/name", ClientTransactionID="")
     assert resp.status_code == 200 and resp.json()["ClientTransactionID"] == 0
+
+
+@pytest.mark.parametrize("bad", ["-1", "abc", "4294967296"])
+def test_bad_client_transaction_id_is_a_400_naming_it(gw, bad):
+    # Issue 18: Alpaca numbers are ASCII digits; anything else is refused, naming the parameter.
+    resp = api(gw, "GET", "safetymonitor/0/name", ClientTransactionID=bad)
+    assert resp.status_code == 400 and "ClientTransactionID" in resp.text
 
 
 def test_parameter_names_are_case_insensitive_and_extras_tolerated(gw):

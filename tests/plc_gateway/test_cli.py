@@ -26,7 +26,7 @@ def _start(*args: str, cwd) -> subprocess.Popen:
 
 def test_gateway_and_simulator_processes(tmp_path):
     plc_port, alpaca_port = free_port(), free_port()
-    text = _without_sections(default_config_text(), ("plc", "safety", "gateway"))
+    text = _without_sections(default_config_text(), ("plc", "safety", "gateway", "simulators"))
     text += f"""
 [plc]
 address = "127.0.0.1:{plc_port}"
@@ -35,6 +35,8 @@ timeout_s = 0.5
 [safety]
 stale_after_s = 1.5
 reopen_delay_s = 0.0
+[simulators]
+reopen_delay_s = 0.0  # replaces the safety one while simulated
 [gateway]
 port = {alpaca_port}
 discovery_port = 0
@@ -99,14 +101,17 @@ def test_pyros_start_runs_the_simulators_serves_safety_and_stores_it(tmp_path):
     plc_port, alpaca_port, web_port, sim_port = free_port(), free_port(), free_port(), free_port()
     # The embedded Alpaca simulator and the devices that use it move to a free port too.
     text = default_config_text().replace("127.0.0.1:11111", f"127.0.0.1:{sim_port}")
-    assert "enabled = true " in text
-    text = _without_sections(text, ("plc", "safety", "gateway", "web"))
+    text = _without_sections(text, ("plc", "safety", "gateway", "web", "simulators"))
     text += f"""
 [plc]
 address = "127.0.0.1:{plc_port}"
 poll_period_s = 0.2
 [safety]
 reopen_delay_s = 0.0
+[simulators]
+enabled = true
+alpaca_address = "127.0.0.1:{sim_port}"
+reopen_delay_s = 0.0  # replaces the safety one while simulated
 [gateway]
 port = {alpaca_port}
 discovery_port = 0

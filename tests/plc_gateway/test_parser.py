@@ -88,6 +88,7 @@ def _consistent(status) -> None:
     """What any successful parse promises: devices under their normalised name, numbers only
     finite and only from valid devices, warnings as text."""
     from plc_gateway.parser import device_key
+
     for key, reading in status.devices.items():
         assert key == device_key(reading.name)
         for name in reading.values:
