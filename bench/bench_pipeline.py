@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from orchestrator.config import default_config_text, load_config  # noqa: E402
 from orchestrator.devices.registry import build_devices  # noqa: E402
-from orchestrator.fits import Exposure, night_of, save_image  # noqa: E402
 from orchestrator.model import Image  # noqa: E402
+from orchestrator.observer.fits import Exposure, night_of, save_image  # noqa: E402
 from orchestrator.pipeline.masters import build_masters  # noqa: E402
 from orchestrator.pipeline.service import PipelineService  # noqa: E402
 from orchestrator.runtime import Runtime  # noqa: E402

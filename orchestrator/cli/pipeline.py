@@ -47,7 +47,7 @@ def masters(obj: CliContext, night: str | None) -> None:
     """Build the night's master bias, darks and flats from its calibration frames."""
     from datetime import timedelta
 
-    from orchestrator.fits import night_of
+    from orchestrator.observer.fits import night_of
     from orchestrator.pipeline.masters import build_masters
 
     runtime = obj.runtime()

@@ -20,8 +20,8 @@ from astropy.io import fits
 from astropy.nddata import CCDData
 from sqlalchemy import select
 
-from orchestrator.fits import night_of
 from orchestrator.model import Image, MasterFrame
+from orchestrator.observer.fits import night_of
 from orchestrator.pipeline.frames import Frame, FrameError, load_frame, write_frame
 from orchestrator.runtime import Runtime
 

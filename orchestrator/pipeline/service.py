@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from orchestrator.fits import night_of
 from orchestrator.jobs import upsert_beat
 from orchestrator.model import Alert, ErrorBoxReport, Image, MasterFrame, Sequence
+from orchestrator.observer.fits import night_of
 from orchestrator.pipeline import queue
 from orchestrator.pipeline.catalog import catalog_path
 from orchestrator.pipeline.errorbox import analyse, gcn_text

@@ -8,7 +8,7 @@ from astropy.coordinates import SkyCoord
 
 from orchestrator.config import parse_config
 from orchestrator.devices.registry import build_devices
-from orchestrator.fits import Exposure, save_image
+from orchestrator.observer.fits import Exposure, save_image
 from tests.device_peers import config_text, device_toml
 
 BIN = 4  # 1024² binned 4x4: 256² frames that still cover the 47' field

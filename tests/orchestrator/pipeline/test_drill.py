@@ -44,7 +44,7 @@ def _expose(runtime, devices, target, sequence_id, exposure_s) -> None:
     camera.start_exposure(exposure_s, True)
     camera.wait_exposure(exposure_s + 60)
     data = np.asarray(camera.image())
-    from orchestrator.fits import Exposure, save_image
+    from orchestrator.observer.fits import Exposure, save_image
 
     row = save_image(runtime, data, Exposure(
         channel="VIS", image_type="light", date_obs=runtime.clock.now(), exposure_s=exposure_s,

@@ -12,8 +12,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from sqlalchemy import select
 
-from orchestrator.fits import write_fits
 from orchestrator.model import ErrorBoxReport, Image, JobHeartbeat, MasterFrame
+from orchestrator.observer.fits import write_fits
 from orchestrator.pipeline.catalog import cone
 from orchestrator.pipeline.service import PipelineService, latest_report
 from orchestrator.status import format_status, system_status

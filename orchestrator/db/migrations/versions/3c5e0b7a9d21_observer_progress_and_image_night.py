@@ -1,7 +1,7 @@
 """observer progress (plan/album status, frames done, sequence progress) and image night
 
 Revision ID: 3c5e0b7a9d21
-Revises: db1ff3366fef
+Revises: d97d444feca0
 Create Date: 2026-11-25 15:05:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3c5e0b7a9d21"
-down_revision: str | None = "db1ff3366fef"
+down_revision: str | None = "d97d444feca0"  # after the process lease
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
