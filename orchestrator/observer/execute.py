@@ -111,7 +111,12 @@ class Observer:
         try:
             work = progress.start(self.runtime, sequence_id, self.runtime.clock.now())
             log.info("sequence %s (%s) starts", work.id, work.name)
-            runner = self._execute(run, work)
+            try:
+                runner = self._execute(run, work)
+            except Exception as exc:  # noqa: BLE001 - the sequence must not stay EXECUTING
+                log.exception("sequence %s", work.id)
+                run.fail("device", f"observer: {type(exc).__name__}: {exc}"[:300])
+                runner = None
             for thread in list(run.abort_threads):  # AbortExposure sent before we report
                 thread.join(ABORT_WAIT_S)
             frames = runner.frames if runner is not None else 0

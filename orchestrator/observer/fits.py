@@ -89,15 +89,6 @@ def _coord_cards(header: fits.Header, prefix: str, coord: SkyCoord | None, what:
     header[f"{prefix}DEC"] = (round(icrs.dec.deg, 6), f"[deg] {what} declination (ICRS)")
 
 
-def _text_card(h: fits.Header, key: str, value: str, comment: str) -> None:
-    """A string card on one 80-character line: the comment goes when the value needs the room
-    (astropy would otherwise truncate it with a VerifyWarning)."""
-    value = value[:68]
-    # key (8) + "= " + quoted value + " / " + comment must fit in 80 characters
-    fits_comment = len(value.replace("'", "''")) + len(comment) + 15 <= 80
-    h[key] = (value, comment) if fits_comment else value
-
-
 def fits_header(
     exposure: Exposure, site: SiteConfig, weather: WeatherWatch | None = None
 ) -> fits.Header:
@@ -108,7 +99,7 @@ def fits_header(
     h["EXPTIME"] = (float(exposure.exposure_s), "[s] exposure time")
     h["IMAGETYP"] = (exposure.image_type.upper(), "light, dark, flat or bias")
     h["FILTER"] = (exposure.filter_name or "NONE", "filter in the beam")
-    _text_card(h, "OBJECT", exposure.object_name or "", "target name")
+    h["OBJECT"] = ((exposure.object_name or "")[:68], "target name")
     h["CHANNEL"] = (exposure.channel, "VIS or NIR camera")
     _coord_cards(h, "", exposure.target, "target")
     _coord_cards(h, "TEL", exposure.mount_position, "mount")
@@ -122,8 +113,8 @@ def fits_header(
             airmass = float(horizontal.secz)
             h["AIRMASS"] = (round(airmass, 4), "sec(z) at DATE-OBS")
     # Long strings would need CONTINUE cards that some readers mishandle: keep one card.
-    _text_card(h, "TELESCOP", exposure.telescope or site.name, "telescope (mount)")
-    _text_card(h, "INSTRUME", exposure.instrument, "camera")
+    h["TELESCOP"] = (exposure.telescope[:68] or site.name, "telescope (mount)")
+    h["INSTRUME"] = (exposure.instrument[:68], "camera")
     h["OBSERVAT"] = (site.name, "observatory")
     h["SITELAT"] = (site.latitude_deg, "[deg] site latitude, north positive")
     h["SITELONG"] = (site.longitude_deg, "[deg] site longitude, east positive")

@@ -84,7 +84,9 @@ def test_an_alert_file_pre_empts_the_routine_and_slews_the_mount(tmp_path, alpac
                     (a.id, a.status, a.reason, a.latency_ms, a.request_id)
                     for a in session.scalars(select(Alert))
                 ]
-            raise AssertionError(f"alerts stored: {seen}; files: {sorted(folder.rglob('*'))}")
+            raise AssertionError(
+                f"alerts stored: {seen}; files: {sorted(folder.rglob('*'))}"
+            ) from None
         # The routine sequence was stopped before the mount turned to the burst: back in the
         # pool (its reason is rewritten by the re-plan that follows, so the status is checked).
         assert statuses(rt, [routine])[routine] in ("to_be_planned", "planned")
