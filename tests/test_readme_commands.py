@@ -29,7 +29,11 @@ def readme_commands() -> list[str]:
         for part in parts:
             if part.startswith("pyros "):
                 forms.append(part)
-                base = ["pyros", *command_path(part.split()[1:])[:-1]]
+                path = command_path(part.split()[1:])
+                # `pyros pipeline` / `reduce`: a group's alternatives are its sub-commands;
+                # `pyros plan` / `replan`: a command's alternatives are its siblings.
+                named = resolve(path)[0]
+                base = ["pyros", *(path if isinstance(named, click.Group) else path[:-1])]
             else:  # "`pyros devices check` / `discover`": same group, another command
                 forms.append(" ".join([*base, part]))
     return forms
@@ -65,7 +69,7 @@ def test_the_readme_shows_commands():
 
 @pytest.mark.parametrize("form", FORMS)
 def test_readme_command_exists_with_its_options(form):
-    words = form.replace("[", " ").replace("]", " ").replace("|", " ").split()
+    words = form.replace("\\|", " ").replace("[", " ").replace("]", " ").replace("|", " ").split()
     assert words[0] == "pyros"
     words = [w for w in words[1:] if w != "..." and w != ">"]
     # Options of the group (`pyros --config F status`) come before the command.
