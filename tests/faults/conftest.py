@@ -1,4 +1,4 @@
-"""A complete `pyros start` site on free ports (the five processes of the embedded default)."""
+"""A complete `pyros start` site on free ports (every process of the embedded default)."""
 
 from __future__ import annotations
 

@@ -18,12 +18,13 @@ import pytest
 from tests.faults.conftest import alive, children, kill_all, lease_pid, site_config, start
 from tests.helpers import stop_process_tree, wait_for
 
-FIVE = {"orchestrator", "web", "plc-sim", "alpaca-simulator", "gateway"}
+# What `pyros start` runs in the embedded default (orchestrator.supervisor.embedded_processes).
+CHILDREN = {"orchestrator", "web", "plc-sim", "alpaca-simulator", "gateway", "pipeline"}
 
 
 def _up(proc: subprocess.Popen, folder) -> dict[str, psutil.Process]:
-    kids = wait_for(lambda: set(children(proc.pid)) == FIVE and children(proc.pid), 90, 0.2,
-                    what="the five children")  # fmt: skip
+    kids = wait_for(lambda: set(children(proc.pid)) == CHILDREN and children(proc.pid), 90, 0.2,
+                    what="every child")  # fmt: skip
     wait_for(lambda: lease_pid(folder) == kids["orchestrator"].pid, 60, 0.2, what="the lease")
     return kids
 
@@ -105,7 +106,7 @@ def test_second_orchestrator_on_one_database_is_refused_naming_the_holder(site):
             holder.wait()
 
 
-@pytest.mark.parametrize("victim", sorted(FIVE))
+@pytest.mark.parametrize("victim", sorted(CHILDREN))
 def test_kill_9_of_a_child_is_restarted_without_a_human(site, victim):
     folder, _ = site
     proc = start(folder)
