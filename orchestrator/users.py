@@ -4,8 +4,9 @@ Used by the request builder (permission and quota checks), the CLI (`pyros user 
 API (HTTP basic auth), and the observer, which charges a sequence's hours when it starts
 executing and refunds them when it fails for a reason that is not the user's.
 A quota is an allocation: `quota_h` hours granted, `used_h` hours spent (executed).
-Partial: user and program quotas are enforced; `Country.quota_h` is stored but not checked
-yet, and a user level's priority bonus is not applied by the request builder.
+User and program quotas are enforced at submission; a country's hours left and a user level's
+priority bonus are applied by the planner when it re-plans (`planner/service.py`).
+Partial: a country's quota is not checked at submission, only when planning.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The alert manager (issue 13): notices in from a folder, VTP brokers and GCN Kafka; parsed,
-stored first, judged by strategies kept as data, turned into urgent requests and re-plans.
-Partial: no sky tiling of large error boxes (recorded only); the pre-emption and slew are the
-majordome's, reached through the injected `on_urgent` / `on_cancel` callbacks (log until wired).
+"""The alert manager: notices in from a folder, VTP brokers and GCN Kafka; parsed, stored
+first, judged by strategies kept as data, turned into urgent requests and re-plans. The
+pre-emption and the slew are the majordome's, reached through the `on_urgent` / `on_cancel`
+callbacks that `orchestrator.jobs` wires to it.
+Partial: no sky tiling of large error boxes (recorded only); LVK sky maps are not fetched.
 """

@@ -233,8 +233,8 @@ def _parse_json(payload: bytes) -> Notice:
         raise NoticeRejected("json", f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise NoticeRejected("json", "a notice must be a JSON object")
-    schema = data.get("$schema", "")
-    if not (isinstance(schema, str) and "gcn/notices" in schema) and not (
+    schema = _str_field(data, "$schema")
+    if "gcn/notices" not in schema and not (
         _KNOWN_FIELDS & data.keys()
     ):
         raise NoticeRejected("$schema", f"unknown notice schema {schema!r}: no GCN notice fields")
