@@ -101,12 +101,10 @@ class FoldersConfig(_Section):
     voevents: Path = Path("var/voevents")
 
 
-class PlcConfig(_Section):
-    address: str = "127.0.0.1:5010"
-    poll_period_s: Annotated[float, Field(gt=0, le=60)] = 1.0
-    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
-    # A lost or garbled link is known at the next poll: unsafe after this many failures in a row.
-    unsafe_after_failed_polls: Annotated[int, Field(ge=1, le=100)] = 2
+class _Addressed(_Section):
+    """A section with `address = "HOST:PORT"`, checked once; `host_port` splits it."""
+
+    address: str
 
     @field_validator("address")
     @classmethod
@@ -117,6 +115,14 @@ class PlcConfig(_Section):
     @property
     def host_port(self) -> tuple[str, int]:
         return _parse_address(self.address)
+
+
+class PlcConfig(_Addressed):
+    address: str = "127.0.0.1:5010"
+    poll_period_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # A lost or garbled link is known at the next poll: unsafe after this many failures in a row.
+    unsafe_after_failed_polls: Annotated[int, Field(ge=1, le=100)] = 2
 
 
 class SafetyConfig(_Section):
@@ -232,19 +238,13 @@ class WebConfig(ServerConfig):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
 
 
-class DeviceConfig(_Section):
+class DeviceConfig(_Addressed):
     adapter: Literal["alpaca", "indi"]
     address: str  # HOST:PORT of the Alpaca server or of indiserver
     device_number: Annotated[int, Field(ge=0)] = 0  # Alpaca device number
     device_name: str | None = None  # INDI device name, e.g. "Telescope Simulator"
     filters: tuple[str, ...] = ()  # filter wheels: names by slot, first slot first
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        _parse_address(value)
-        return value
 
     @field_validator("filters")
     @classmethod
@@ -261,10 +261,6 @@ class DeviceConfig(_Section):
         if self.adapter == "indi" and not self.device_name:
             raise ValueError("device_name is required when adapter is 'indi'")
         return self
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        return _parse_address(self.address)
 
 
 class DevicesConfig(_Section):
@@ -305,18 +301,8 @@ class SimulatorsConfig(_Section):
         return _parse_address(self.alpaca_address)
 
 
-class VtpBrokerConfig(_Section):
+class VtpBrokerConfig(_Addressed):
     address: str  # HOST:PORT of a VOEvent Transport Protocol broker (GCN Classic, Comet)
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        _parse_address(value)
-        return value
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        return _parse_address(self.address)
 
 
 class KafkaAlertsConfig(_Section):
