@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -162,10 +162,17 @@ def submit_sky_request(
     az_deg: float,
     exposure_s: float = 1.0,
     count: int = 2,
+    window_h: float = 1.5,
 ) -> int:
     """Example 1 (VIS g/r/i) aimed at (alt, az) at the clock's now, short exposures; submitted
-    by alice (TO_BE_PLANNED: the planner job schedules it). Returns the sequence id."""
-    target = from_altaz(alt_deg, az_deg, runtime.config.site, runtime.clock.now())
+    by alice (TO_BE_PLANNED: the planner job schedules it). Returns the sequence id.
+
+    Its window is the next `window_h` hours of the clock: the planner may place a sequence
+    anywhere in its window (its score does not favour early starts), so a short window keeps
+    the night tests' waits bounded whatever placement the planner chooses."""
+    now = runtime.clock.now()
+    target = from_altaz(alt_deg, az_deg, runtime.config.site, now)
+    window_end = now + timedelta(hours=window_h)
     text = example(1).decode()
     start = text.index('<album channel="NIR">')
     end = text.index("</album>", start) + len("</album>")
@@ -178,6 +185,9 @@ def submit_sky_request(
         'min_altitude_deg="35"': 'min_altitude_deg="30"',
         'duration_s="600"': 'duration_s="240"',
         'name="M42 VIS+NIR"': f'name="{name}"',
+        '<window start="2026-11-01T00:00:00Z" end="2027-03-31T00:00:00Z"/>': (
+            f'<window start="{now:%Y-%m-%dT%H:%M:%SZ}" end="{window_end:%Y-%m-%dT%H:%M:%SZ}"/>'
+        ),
     }
     for old, new in edits.items():
         assert old in text, old
