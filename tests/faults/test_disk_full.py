@@ -3,18 +3,21 @@
 The full disk is real: a small tmpfs mounted on the images folder (the tests run as root; a
 tmpfs needs no image file nor loop device, and `mount -o remount,size=` gives the space back
 the way an operator's clean-up would). A simulator frame is about 2 MB, so a 3 MB tmpfs keeps
-one frame and refuses the next with ENOSPC. What must hold: the sequence fails with cause
-"disk" naming the images folder, no exposure is taken after the refused one, the frames
-already written and their Image rows stay, the quota is refunded; the majordome starts
-nothing while the disk is full, says so in its state reason, and goes on by itself once space
-is back.
+one frame and refuses the next with ENOSPC; `remount,ro` gives a read-only images folder
+(free space shown, writes refused, as with a quota or a failing disk). What must hold: the
+sequence fails with cause "disk" naming the images folder, no exposure is taken after the
+refused one, the frames already written and their Image rows stay, the quota is refunded;
+the majordome starts nothing while the folder is full or unwritable, says so in its state
+reason, and goes on by itself once space (or write access) is back.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,8 +71,8 @@ def _mount_tmpfs(folder: Path, size: str) -> None:
         pytest.skip(f"cannot mount a tmpfs on the images folder (needs root): {done.stderr}")
 
 
-def _resize(folder: Path, size: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,size={size}", str(folder)], check=True)
+def _remount(folder: Path, options: str) -> None:
+    subprocess.run(["mount", "-o", options, str(folder)], check=True)
 
 
 def _unmount(folder: Path) -> None:
@@ -142,9 +145,25 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'pyros.db'}"
 
 
-def test_the_majordome_waits_while_the_disk_is_full_and_goes_on_when_space_is_back(
-    tmp_path, sqlite_url, alpaca_simulator
+def _shutter_status(peer) -> int:
+    """The simulator dome's ShutterStatus, asked directly (0 open, 1 closed)."""
+    url = f"http://{peer.address}/api/v1/dome/0/shutterstatus"
+    with urllib.request.urlopen(url, timeout=2) as answer:
+        return json.loads(answer.read())["Value"]
+
+
+# fault: (images tmpfs size, how to break it, what the state reason says, frames kept, repair)
+FAULTS = {
+    "full": (FULL_SIZE, None, "full: ", 1, ["remount,size=64m"]),
+    "read-only": ("64m", "remount,ro", "not writable: Read-only file system", 0, ["remount,rw"]),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_the_majordome_waits_while_images_cannot_be_written_and_goes_on_after(
+    tmp_path, sqlite_url, alpaca_simulator, fault
 ):
+    size, breaking, says, kept_count, repair = FAULTS[fault]
     reset_alpaca(alpaca_simulator)
     site = make_site(
         tmp_path,
@@ -155,7 +174,9 @@ def test_the_majordome_waits_while_the_disk_is_full_and_goes_on_when_space_is_ba
     )
     rt = site.runtime
     folder = rt.config.folders.images
-    _mount_tmpfs(folder, FULL_SIZE)
+    _mount_tmpfs(folder, size)
+    if breaking:
+        _remount(folder, breaking)
     ids = [
         submit_sky_request(rt, f"zenith {i}", alt_deg=80.0 - 5 * i, az_deg=90.0 * i, count=2)
         for i in range(2)
@@ -163,40 +184,43 @@ def test_the_majordome_waits_while_the_disk_is_full_and_goes_on_when_space_is_ba
     try:
         site.start_orchestrator()
         snap = wait_for(
-            lambda: (s := StateStore(rt).snapshot()).state.value == "night_waiting"
-            and "images folder" in s.reason
-            and s,
+            lambda: (
+                (s := StateStore(rt).snapshot()).state.value == "night_waiting"
+                and "images folder" in s.reason
+                and s
+            ),
             120,
             0.1,
-            what="the majordome waiting for the images disk",
+            what="the majordome waiting for the images folder",
         )
-        assert f"images folder {folder} full" in snap.reason, snap.reason
-        assert "majordome.min_free_disk_mb = 2.5" in snap.reason, snap.reason
+        assert f"waiting for safe: images folder {folder} {says}" in snap.reason, snap.reason
         kept = _images(rt)
-        assert len(kept) == 1, kept
-        # the dome was not closed for a full disk (the weather keeps its own watch)
-        assert StateStore(rt).snapshot().current_sequence_id is None
-        # nothing starts while full, though sequences are due: the clock runs on 60 s (3 s)
+        assert len(kept) == kept_count, kept
+        # a full disk is no reason to close: the weather keeps its own watch
+        assert _shutter_status(alpaca_simulator) == 0
+        # nothing starts while it lasts, though a sequence is due: the clock runs on 60 s (3 s)
         later = rt.clock.now().timestamp() + 60
         wait_for(lambda: rt.clock.now().timestamp() > later, 30, 0.1, what="a minute")
+        assert "planned" in statuses(rt, ids).values(), statuses(rt, ids)
         snap = StateStore(rt).snapshot()
         assert snap.state.value == "night_waiting" and "images folder" in snap.reason, snap
         assert snap.current_sequence_id is None
-        assert len(_images(rt)) == 1
         with rt.sessions() as session:
-            assert session.scalar(select(func.count()).select_from(Image)) == 1
+            assert session.scalar(select(func.count()).select_from(Image)) == kept_count
 
-        _resize(folder, "64m")  # space is back
+        for option in repair:  # the space or the write access is back
+            _remount(folder, option)
 
         wait_for(
             lambda: set(statuses(rt, ids).values()) == {"executed"},
             180,
             0.2,
-            what=f"both sequences executed after the space came back: {statuses(rt, ids)}",
+            what="both sequences executed after the images folder came back",
         )
         frames = _images(rt)
-        assert frames[0].id == kept[0].id and Path(kept[0].path).exists()
-        assert len(frames) == 1 + 2 * 3 * 2, frames  # the kept frame + two full sequences
+        assert [f.id for f in frames[:kept_count]] == [f.id for f in kept]
+        assert all(Path(f.path).exists() for f in frames)
+        assert len(frames) == kept_count + 2 * 3 * 2, frames  # + two whole sequences
     finally:
         site.close()
         _unmount(folder)
