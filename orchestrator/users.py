@@ -72,6 +72,7 @@ class FailureCause(enum.StrEnum):
     PREEMPTED = "preempted"  # an alert took the telescope
     OPERATOR = "operator"
     INTERRUPTED = "interrupted"  # the orchestrator stopped (killed) while it executed
+    DISK = "disk"  # the images folder refused a frame (full, quota, read-only)
     REQUEST = "request"
 
 
@@ -82,6 +83,7 @@ REFUNDED_CAUSES = frozenset(
         FailureCause.PREEMPTED,
         FailureCause.OPERATOR,
         FailureCause.INTERRUPTED,
+        FailureCause.DISK,
     }
 )
 # Statuses whose hours are promised but not yet charged: they count against the quota at

@@ -9,6 +9,7 @@ sequence runs in the observer's own thread, so the tick always returns promptly.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -28,7 +29,7 @@ from orchestrator.model import Schedule, ScheduleEntry, Sequence, SequenceStatus
 log = logging.getLogger(__name__)
 M = State
 S = SequenceStatus
-REPLANNABLE_CAUSES = ("weather", "device", "interrupted", "pre-empted")
+REPLANNABLE_CAUSES = ("weather", "device", "interrupted", "pre-empted", "disk")
 
 
 class Majordome:
@@ -49,6 +50,8 @@ class Majordome:
         self._backoff_s = runtime.config.majordome.reconnect_min_s
         self.deadline: tuple[str, float] | None = None  # (what, monotonic) for the watchdog
         self.wake = threading.Event()  # set to make the tick loop run at once
+        # why the last frame was refused by the images folder; cleared by a test write
+        self.disk_fault = ""
 
     # ---- what the tick looks at -------------------------------------------------------------
 
@@ -71,11 +74,32 @@ class Majordome:
                 return False, f"required device {role} is not connected"
         if not self.night().sun_low_enough(self.now()):
             return False, "the Sun is too high"
+        return self.disk_ok()
+
+    def disk_ok(self) -> tuple[bool, str]:
+        """Room for images, and after a frame was refused, a test write that succeeds."""
         folder = self.runtime.config.folders.images
-        folder.mkdir(parents=True, exist_ok=True)
-        free_mb = shutil.disk_usage(folder).free / 1e6
-        if free_mb < self.runtime.config.majordome.min_free_disk_mb:
-            return False, f"only {free_mb:.0f} MB free for images in {folder}"
+        minimum_mb = self.runtime.config.majordome.min_free_disk_mb
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            free_mb = shutil.disk_usage(folder).free / 1e6
+            if free_mb < minimum_mb:
+                return False, (
+                    f"images folder {folder} full: {free_mb:.1f} MB free "
+                    f"(majordome.min_free_disk_mb = {minimum_mb:g})"
+                )
+            if self.disk_fault:
+                # a quota or a read-only mount leaves free space: only a write tells
+                probe = folder / f".pyros-write-test.{os.getpid()}"
+                try:
+                    probe.write_bytes(b"\0" * 4096)
+                finally:
+                    probe.unlink(missing_ok=True)
+        except OSError as exc:
+            return False, f"images folder {folder} not writable: {exc.strerror or exc}"
+        if self.disk_fault:
+            log.info("images folder %s writable again (was: %s)", folder, self.disk_fault)
+            self.disk_fault = ""
         return True, ""
 
     def next_due(self) -> int | None:
@@ -266,6 +290,8 @@ class Majordome:
                 result.status,
                 f" ({result.cause}: {result.reason})" if result.cause else "",
             )
+            if result.status == "failed" and result.cause == "disk":
+                self.disk_fault = result.reason  # nothing starts before a write succeeds
             if result.status == "failed" and result.cause in REPLANNABLE_CAUSES:
                 self._back_to_pool(sequence_id, f"{result.cause}: {result.reason}")
             self.store.set(current_sequence_id=None)

@@ -120,6 +120,10 @@ def observing(m: Majordome) -> None:
     if not night.is_night(now):
         _end_of_night(m, night)
         return
+    disk_ok, why = m.disk_ok()  # the weather has its own reaction; the disk has none
+    if not disk_ok:
+        m.move(M.NIGHT_WAITING, f"waiting for safe: {why}")
+        return
     sequence_id = m.next_due()
     if sequence_id is None:
         m.move(M.NIGHT_WAITING, "nothing to observe now")

@@ -16,7 +16,7 @@ from astropy.coordinates import SkyCoord
 from orchestrator.devices.errors import DeviceError
 from orchestrator.devices.registry import Devices
 from orchestrator.observer import progress
-from orchestrator.observer.fits import Exposure, save_image
+from orchestrator.observer.fits import Exposure, ImagesFolderError, save_image
 from orchestrator.observer.progress import AlbumWork, PlanWork, SequenceWork
 from orchestrator.observer.run import Run, Stopped
 from orchestrator.runtime import Runtime
@@ -75,6 +75,8 @@ class AlbumRunner:
             pass
         except DeviceError as exc:
             self.run.fail("device", f"{exc.role}: {exc.action}: {exc.reason}")
+        except ImagesFolderError as exc:  # no exposure more: it could not be kept either
+            self.run.fail("disk", str(exc))
         except Exception as exc:  # noqa: BLE001 - the sequence must end, not the thread die
             log.exception("album %s of sequence %s", album.channel, self.work.id)
             self.run.fail("device", f"observer ({album.channel}): {type(exc).__name__}: {exc}")

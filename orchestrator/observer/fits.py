@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from orchestrator.config import SiteConfig
 from orchestrator.devices.coords import altaz
+from orchestrator.errors import PyrosError
 from orchestrator.model import Image, WeatherWatch, WeatherWatchHistory
 from orchestrator.runtime import Runtime
 
@@ -182,6 +183,24 @@ def write_fits(path: Path, data: np.ndarray, header: fits.Header) -> Path:
     return path
 
 
+class ImagesFolderError(PyrosError):
+    """A frame could not be written to the images folder (disk full, quota, read-only)."""
+
+    def __init__(self, folder: Path, path: Path, error: OSError):
+        self.folder = folder
+        super().__init__(f"images folder {folder}: cannot write {path.name}: {_why(error)}")
+
+
+def _why(error: OSError) -> str:
+    """One short clause; astropy reports a full disk with its own OSError (no errno)."""
+    if error.errno is not None:
+        return os.strerror(error.errno).lower()
+    detail = str(error).split(". ")[0].rstrip(".")[:120]
+    if "space" in detail.lower():
+        return f"no space left on device ({detail})"
+    return detail
+
+
 def weather_at(runtime: Runtime, when: datetime) -> WeatherWatch | WeatherWatchHistory | None:
     """The latest weather synthesis at `when`, if fresh (within safety.stale_after_s)."""
     oldest = when - timedelta(seconds=runtime.config.safety.stale_after_s)
@@ -208,7 +227,10 @@ def save_image(runtime: Runtime, data: np.ndarray, exposure: Exposure) -> Image:
     while path.exists():  # two exposures in the same millisecond (never in practice)
         path = path.with_name(f"{path.stem.split('~')[0]}~{counter}.fits")
         counter += 1
-    write_fits(path, data, header)
+    try:
+        write_fits(path, data, header)
+    except OSError as exc:  # full, over quota, read-only: nothing of this frame stays
+        raise ImagesFolderError(runtime.config.folders.images, path, exc) from exc
     with runtime.sessions.begin() as session:
         row = Image(
             path=str(path),

@@ -23,6 +23,7 @@ CAUSES: dict[str, FailureCause] = {
     "interrupted": FailureCause.INTERRUPTED,
     "pre-empted": FailureCause.PREEMPTED,
     "operator": FailureCause.OPERATOR,
+    "disk": FailureCause.DISK,
     "user": FailureCause.REQUEST,
 }
 

@@ -7,8 +7,8 @@ IsSafe, its store job logs the failure once and catches up, the orchestrator kee
 its jobs, and nothing committed before or acknowledged during the lock is lost.
 `FAULT_DB_LOCK_S` sets the lock (3 s here; `bench` and the soak use 30 s: same behaviour, the
 busy timeout of the store's engine is scaled below the lock so that the error path runs).
-Partial: the images disk full fault (the observer stops exposing and says so) waits for the
-observer; the lock is tested on SQLite only (PostgreSQL row locks are covered by the lease tests).
+Partial: the lock is tested on SQLite only (PostgreSQL row locks are covered by the lease
+tests). The images disk full fault is in test_disk_full.py.
 """
 
 from __future__ import annotations
