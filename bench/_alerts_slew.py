@@ -51,6 +51,7 @@ exposure_s = 1
 count = 1
 """
 SLEW_LINE = re.compile(rb"PUT /api/v1/telescope/\d+/slewto(?:coordinates|target)async")
+RA_FIELD = re.compile(rb"RightAscension=([0-9.eE+-]+)")
 
 
 class RecordingProxy:
@@ -59,7 +60,7 @@ class RecordingProxy:
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
-        self.slews: list[float] = []
+        self.slews: list[tuple[float, float | None]] = []  # (perf_counter, RA hours if seen)
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.sockets: list[socket.socket] = []
@@ -87,7 +88,9 @@ class RecordingProxy:
                 if record:
                     now = time.perf_counter()
                     seen = tail + chunk
-                    self.slews += [now for _ in SLEW_LINE.finditer(seen)]
+                    for match in SLEW_LINE.finditer(seen):  # the body follows in the same send
+                        ra = RA_FIELD.search(seen, match.end())
+                        self.slews.append((now, float(ra.group(1)) if ra else None))
                     tail = seen[-80:] if not SLEW_LINE.search(seen[-80:]) else b""
                 sink.sendall(chunk)
         except OSError:
@@ -254,10 +257,21 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_sources) -> d
                     before = len(proxy.slews)
                     t0, _, trigger = source.send(f"{label}-slew-{i}")
                     alert = _wait_slewed(rt, trigger)
-                    after = [s for s in proxy.slews[before:] if s >= t0]
+                    # The alert's slew: the first after t0 toward the alert's RA (a routine
+                    # sequence starting meanwhile would slew elsewhere).
+                    ra_h = alert.ra_deg / 15.0
+                    after = [
+                        t
+                        for t, ra in proxy.slews[before:]
+                        if t >= t0 and (ra is None or abs((ra - ra_h + 12) % 24 - 12) < 0.05)
+                    ]
                     if not after:
                         raise SystemExit(f"{label}: no slew request seen for {trigger}")
                     to_slew.append((after[0] - t0) * 1000.0)
+                    print(
+                        f"    {trigger}: arrival -> slew received {to_slew[-1]:.1f} ms, "
+                        f"listener event -> slew sent {alert.latency_ms['slew']:.1f} ms"
+                    )
                     chain_slew.append(alert.latency_ms["slew"])
                     done = alert.request_id
                     wait_for(lambda r=done: _urgent_done(rt, r), 300, 0.05, what="urgent done")
