@@ -185,7 +185,9 @@ def _urgent_done(runtime, request_id: int) -> bool:
         states = session.scalars(
             select(Sequence.status).where(Sequence.request_id == request_id)
         ).all()
-    return bool(states) and all(s in ENDED for s in states)
+    # Not executing any more. Ended, normally; but a re-plan racing the pre-emption may have set
+    # the running urgent sequence back to "planned" (then its end is refused: logged).
+    return bool(states) and all(s != SequenceStatus.EXECUTING for s in states)
 
 
 class PollingInbox:
@@ -270,7 +272,8 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_sources) -> d
                     to_slew.append((after[0] - t0) * 1000.0)
                     print(
                         f"    {trigger}: arrival -> slew received {to_slew[-1]:.1f} ms, "
-                        f"listener event -> slew sent {alert.latency_ms['slew']:.1f} ms"
+                        f"listener event -> on_urgent {alert.latency_ms.get('majordome', -1):.1f} "
+                        f"ms -> slew sent {alert.latency_ms['slew']:.1f} ms"
                     )
                     chain_slew.append(alert.latency_ms["slew"])
                     done = alert.request_id
