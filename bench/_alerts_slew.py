@@ -60,7 +60,7 @@ class RecordingProxy:
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
-        self.slews: list[tuple[float, float | None]] = []  # (perf_counter, RA hours if seen)
+        self.slews: list[tuple[float, float | None]] = []  # (unix time, RA hours if seen)
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.sockets: list[socket.socket] = []
@@ -86,7 +86,7 @@ class RecordingProxy:
         try:
             while chunk := source.recv(65536):
                 if record:
-                    now = time.perf_counter()
+                    now = time.time()
                     seen = tail + chunk
                     for match in SLEW_LINE.finditer(seen):  # the body follows in the same send
                         ra = RA_FIELD.search(seen, match.end())
@@ -257,23 +257,26 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_sources) -> d
                     wait_for(lambda: _running_routine(rt), 300, 0.05, what="routine executing")
                     time.sleep(rng.uniform(0.0, 1.0))  # random phase against a 1 s poller
                     before = len(proxy.slews)
-                    t0, _, trigger = source.send(f"{label}-slew-{i}")
+                    _, t0, trigger = source.send(f"{label}-slew-{i}")
                     alert = _wait_slewed(rt, trigger)
-                    # The alert's slew: the first after t0 toward the alert's RA (a routine
-                    # sequence starting meanwhile would slew elsewhere).
+                    # The alert's slew: the last slew request received before the chain's
+                    # "slew" step (written once the mount answered), toward the alert's RA.
+                    chain = alert.latency_ms
+                    sent = chain["arrived_unix"] + chain["slew"] / 1000.0
                     ra_h = alert.ra_deg / 15.0
                     after = [
                         t
                         for t, ra in proxy.slews[before:]
-                        if t >= t0 and (ra is None or abs((ra - ra_h + 12) % 24 - 12) < 0.05)
+                        if t0 <= t <= sent
+                        and (ra is None or abs((ra - ra_h + 12) % 24 - 12) < 0.05)
                     ]
                     if not after:
                         raise SystemExit(f"{label}: no slew request seen for {trigger}")
+                    after = after[-1:]
                     to_slew.append((after[0] - t0) * 1000.0)
                     print(
                         f"    {trigger}: arrival -> slew received {to_slew[-1]:.1f} ms, "
-                        f"listener event -> on_urgent {alert.latency_ms.get('majordome', -1):.1f} "
-                        f"ms -> slew sent {alert.latency_ms['slew']:.1f} ms"
+                        f"listener event -> slew sent {alert.latency_ms['slew']:.1f} ms"
                     )
                     chain_slew.append(alert.latency_ms["slew"])
                     done = alert.request_id
