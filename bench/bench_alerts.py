@@ -1,28 +1,35 @@
-"""Alert latency benchmark: a notice file closed in the VOEvent folder -> urgent schedule stored
--> the majordome's pre-emption callback (`on_urgent`) called.
+"""Alert latency benchmark: a notice arriving (file renamed into the VOEvent folder, or last
+byte of a VTP frame) -> the slew command received by the Alpaca mount simulator.
 
     .venv/bin/python bench/bench_alerts.py [--alerts 50] [--sequences 500] [--no-vtp] [--no-seed]
+                                           [--no-full | --full-only]
 
-Conditions: SQLite database (WAL) made by `pyros init`, `--sequences` routine sequences in the
-pool and planned, one of them executing; a simulated clock at 22:00 local time at COLIBRI; each
-alert at the zenith: an Einstein Probe WXT JSON notice written by this process to a hidden name
-then renamed into the folder (t0 = just after the rename), or an SVOM ECLAIRs VOEvent sent as
-one VTP frame by a GCN Classic style server in this process (t0 = after the last byte is sent).
-One alert at a time: the next one is sent once the previous one's full re-plan has finished,
-after a random 0-1 s pause (so a poller's 1 s tick is met at a random phase).
+Alerts are at the zenith: an Einstein Probe WXT JSON notice written by this process to a hidden
+name then renamed into the folder (t0 = just after the rename), or an SVOM ECLAIRs VOEvent sent
+as one VTP frame by a GCN Classic style server in this process (t0 = after the last byte is
+sent). One alert at a time, after a random 0-1 s pause (a poller's 1 s tick is met at a random
+phase). The seed's design (the folder polled every 1 s) runs on the same pipeline for
+comparison; its Celery hop is not modelled (it would only add).
 
-Measured legs: arrival -> `on_urgent` called (t0 by the writer, t1 in the callback: includes the
-inotify event, parsing, storage, the request builder and the stored urgent schedule); and, from
-the stored latency chain (t0 = the listener's event), stored / request / schedule / full re-plan.
-NOT measured here: the slew command received by the mount simulator (the majordome is wired at
-merge; its leg adds to the `majordome` step). The seed's design (the folder polled every 1 s) is
-run on the same pipeline for comparison; its Celery hop is not modelled (it would only add).
+Early legs (in-process manager, no majordome): SQLite database (WAL) made by `pyros init`,
+`--sequences` routine sequences planned, one executing, a simulated clock at 22:00 at COLIBRI;
+arrival -> `on_urgent` called, and the stored latency chain (stored / request / schedule / ...).
+
+Full leg (`_alerts_slew.py`): `run_orchestrator` in a thread (planner, alert listeners,
+majordome) on the night test site of tests/majordome (PLC simulator, our gateway,
+alpaca-simulators, clock x20), `--sequences` routine sequences (five 60 s exposures) in the
+database; before each alert a routine sequence is executing, the alert's urgent sequence (one
+1 s exposure) pre-empts it, and the next alert waits until it has ended. t1 = the slew request
+line (PUT slewtocoordinatesasync) received by a recording TCP proxy in front of the simulator's
+mount; the latency chain's "slew" step (listener event -> slew sent) is printed beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import socket
 import statistics
 import sys
@@ -148,18 +155,21 @@ class VtpSource:
     """A GCN Classic style VTP server (framing as pygcn-serve) sending SVOM ECLAIRs VOEvents
     moved to the zenith; t0 = the frame's last byte handed to the kernel."""
 
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, server: socket.socket | None = None):
         self.runtime = runtime
-        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server = server or socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.conn = None
         self.template = (REPO / "tests/data/voevents/svom__eclairs__eclairs_296.xml").read_bytes()
 
     def listener(self, manager: AlertManager):
         listener = VtpListener(manager, "127.0.0.1", self.port, "ivo://pyros/bench")
-        self.server.settimeout(10)
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.accept(10)
         return listener
+
+    def accept(self, timeout_s: float) -> None:
+        self.server.settimeout(timeout_s)
+        threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
         self.conn, _ = self.server.accept()
@@ -251,35 +261,88 @@ def report(label: str, result: dict) -> None:
         )
 
 
+def full_sources(runtime: Runtime, vtp_server: socket.socket) -> dict:
+    """The three arrival paths for the full leg, on the orchestrator's own listeners."""
+    from _alerts_slew import PollingInbox
+
+    vtp = VtpSource(runtime, vtp_server)
+    vtp.accept(120)  # the orchestrator's VTP listener connects when it starts
+    polling = FolderSource(runtime, None)
+    polling.folder = runtime.config.folders.voevents.parent / "inbox"
+    PollingInbox(polling.folder, runtime.config.folders.voevents)
+    return {"inotify": FolderSource(runtime, None), "vtp": vtp, "polling": polling}
+
+
+FULL_LABELS = {
+    "inotify": "PyROS, folder (inotify, file renamed into the folder)",
+    "vtp": "PyROS, VTP (arrival = last byte of the frame sent)",
+    "polling": "seed's design (folder polled every 1 s, same pipeline, no Celery hop)",
+}
+
+
+def report_full(results: dict) -> None:
+    print("\nFULL LEG: arrival -> slew command received by the Alpaca mount simulator (proxy)")
+    for label, result in results.items():
+        slew, chain, cycle = result["to_slew"], result["chain_slew"], result["cycle"]
+        print(f"  {FULL_LABELS[label]}: {len(slew)} alerts")
+        print(
+            f"    arrival -> slew PUT received (proxy)      : p50 {statistics.median(slew):7.1f} ms"
+            f"   p95 {pct(slew, 95):7.1f} ms   max {max(slew):7.1f} ms"
+        )
+        print(
+            f"    chain: listener event -> slew sent (step) : "
+            f"p50 {statistics.median(chain):7.1f} ms   p95 {pct(chain, 95):7.1f} ms   "
+            f"(cycle per alert p50 {statistics.median(cycle):.1f} s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=50)
     parser.add_argument("--sequences", type=int, default=500)
-    parser.add_argument("--no-seed", action="store_true", help="skip the 1 s polling run")
-    parser.add_argument("--no-vtp", action="store_true", help="skip the VTP run")
+    parser.add_argument("--no-seed", action="store_true", help="skip the 1 s polling runs")
+    parser.add_argument("--no-vtp", action="store_true", help="skip the VTP runs")
+    parser.add_argument("--no-full", action="store_true", help="skip the leg up to the mount")
+    parser.add_argument("--full-only", action="store_true", help="only the leg up to the mount")
+    parser.add_argument("--no-inotify", action="store_true", help="full leg: skip the folder")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        runtime = make_site(Path(tmp), args.sequences)
-        print(
-            f"set-up: {args.sequences} sequences planned, one executing "
-            f"({time.perf_counter() - t:.1f} s); SQLite; clock at {START:%Y-%m-%d %H:%M} UTC"
-        )
-        print(
-            "leg measured: arrival -> urgent schedule stored -> on_urgent called "
-            "(the slew leg is added when the majordome is wired)"
-        )
-        ours = run(runtime, FolderSource(runtime, FolderListener), args.alerts, "inotify")
-        report("PyROS, folder (inotify listener, fast path)", ours)
-        if not args.no_vtp:
-            vtp = run(runtime, VtpSource(runtime), args.alerts, "vtp")
-            report("PyROS, VTP (arrival = last byte of the frame sent)", vtp)
-        if not args.no_seed:
-            source = FolderSource(runtime, PollingFolderListener)
-            seed = run(runtime, source, args.alerts, "polling")
-            report("seed's design (folder polled every 1 s, same pipeline, no Celery hop)", seed)
-        runtime.engine.dispose()
+    print(
+        f"conditions: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} "
+        f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; Python {sys.version.split()[0]}"
+    )
+    if not args.full_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            runtime = make_site(Path(tmp), args.sequences)
+            print(
+                f"set-up: {args.sequences} sequences planned, one executing "
+                f"({time.perf_counter() - t:.1f} s); SQLite; clock at {START:%Y-%m-%d %H:%M} UTC"
+            )
+            print("leg measured: arrival -> urgent schedule stored -> on_urgent called")
+            ours = run(runtime, FolderSource(runtime, FolderListener), args.alerts, "inotify")
+            report("PyROS, folder (inotify listener, fast path)", ours)
+            if not args.no_vtp:
+                vtp = run(runtime, VtpSource(runtime), args.alerts, "vtp")
+                report("PyROS, VTP (arrival = last byte of the frame sent)", vtp)
+            if not args.no_seed:
+                source = FolderSource(runtime, PollingFolderListener)
+                seed = run(runtime, source, args.alerts, "polling")
+                report(
+                    "seed's design (folder polled every 1 s, same pipeline, no Celery hop)", seed
+                )
+            runtime.engine.dispose()
+    if not args.no_full:
+        from _alerts_slew import run_full
 
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped" lines under load
+        labels = ([] if args.no_inotify else ["inotify"]) + ([] if args.no_vtp else ["vtp"])
+        labels += [] if args.no_seed else ["polling"]
+        results = run_full(args.alerts, args.sequences, labels, full_sources)
+        report_full(results)
+    print(
+        f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+        f"{os.getloadavg()[2]:.2f}"
+    )
 
 if __name__ == "__main__":
     main()

@@ -16,6 +16,14 @@ from pathlib import Path
 from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+try:  # Linux: report a lone IN_MOVED_TO (a file moved in from another folder) as a move
+    from watchdog.observers.inotify import InotifyObserver
+
+    def _observer() -> Observer:
+        return InotifyObserver(generate_full_events=True)
+except ImportError:  # pragma: no cover - other platforms' observers
+    _observer = Observer
+
 from orchestrator.alerts.listeners.base import HEARTBEAT_S, Listener
 from orchestrator.alerts.manager import AlertManager, Arrival, Received
 
@@ -57,7 +65,9 @@ class FolderListener(Listener):
         for sub in (self.folder, self.processed, self.rejected):
             sub.mkdir(parents=True, exist_ok=True)
         inbox: queue.Queue = queue.Queue()
-        observer = Observer()
+        # Full events: by default watchdog turns a file moved in from outside the watch into a
+        # bare creation (indistinguishable from an open for writing), so it was never read.
+        observer = _observer()
         # Recursive on purpose: a file moved to processed/ then pairs its IN_MOVED_FROM with an
         # IN_MOVED_TO; unpaired, watchdog holds it (and every event behind it) for ~0.2 s.
         observer.schedule(_Handler(self.folder, inbox), str(self.folder), recursive=True)

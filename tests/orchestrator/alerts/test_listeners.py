@@ -66,8 +66,11 @@ WRITER = textwrap.dedent("""
             f.write(data[: len(data) // 2]); f.flush(); os.fsync(f.fileno())
             time.sleep(0.5)
             f.write(data[len(data) // 2 :])
-    else:  # write a hidden name, then rename into place
+    else:  # write a hidden name (or, "move": in a sibling folder), then rename into place
         tmp = os.path.join(os.path.dirname(dst), "." + os.path.basename(dst))
+        if mode == "move":
+            tmp = os.path.join(os.path.dirname(dst) + ".tmp", os.path.basename(dst))
+            os.makedirs(os.path.dirname(tmp), exist_ok=True)
         open(tmp, "wb").write(data)
         os.rename(tmp, dst)
 """)
@@ -99,6 +102,18 @@ def test_folder_files_from_another_process_slow_or_renamed_are_stored_and_moved(
     with manager.runtime.sessions() as s:  # the listener beats like every job
         beat = s.scalar(select(JobHeartbeat).where(JobHeartbeat.name == "alerts-folder"))
         assert beat is not None and beat.state == "ok"
+
+
+def test_folder_a_file_moved_in_from_another_folder_is_read(manager, listeners):
+    # A lone IN_MOVED_TO (the file written elsewhere, as a poller or a Maildir-style client
+    # does): watchdog's default observer reports it as a bare creation, which was ignored.
+    folder = manager.runtime.config.folders.voevents
+    listener = FolderListener(manager, folder)
+    listeners.append(listener.start())
+    wait_for(listener.connected.is_set, what="folder watch")
+    write_from_another_process(MXT, folder / "moved.xml", "move")
+    wait_for(lambda: (folder / "processed" / "moved.xml").exists(), 10, what="moved file read")
+    assert alerts(manager)[ivorn_of(MXT)].source == "folder"
 
 
 def test_folder_files_present_at_start_are_processed(manager, listeners):
