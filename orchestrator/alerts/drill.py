@@ -84,7 +84,7 @@ def inject_at_notice(
             "--catalog", f"no simulator star catalogue at {catalog} (start the simulator first)"
         )
     try:
-        notice = parse_notice(payload, now, max_payload_bytes, float("inf"))
+        notice = parse_notice(payload, now, max_payload_bytes, 365 * 86400.0)  # any trigger time
     except NoticeRejected as exc:
         raise InputError("--inject", f"cannot read the notice's position: {exc}") from None
     if not notice.has_position:
