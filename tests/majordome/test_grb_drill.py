@@ -17,7 +17,7 @@ from astropy.coordinates import SkyCoord
 from sqlalchemy import select
 
 from orchestrator.alerts.drill import FadingLaw, inject_at_notice
-from orchestrator.model import Alert, Sequence
+from orchestrator.model import Alert, JobHeartbeat, Sequence
 from orchestrator.pipeline.report_view import report_lines
 from orchestrator.pipeline.service import PipelineService, alert_images, latest_report
 from simulators.alpaca_sim import CATALOG_NAME
@@ -50,7 +50,9 @@ exposure_s = 1.03
 filter = "r"
 exposure_s = 1.07
 """
-LAW = FadingLaw(m0=13.5, alpha=0.5, t0_s=600.0)  # 13.5 mag 10 min after the trigger
+# 16.5 mag 10 min after the trigger: 1 s frames reach ~19.6 and saturate stars brighter
+# than ~14 (measured too faint), so the transient sits between.
+LAW = FadingLaw(m0=16.5, alpha=0.5, t0_s=600.0)
 
 
 def _drop(runtime, name: str, payload: bytes) -> None:
@@ -69,6 +71,23 @@ def _executed_alert(runtime, trigger: str) -> int | None:
             select(Sequence.status).where(Sequence.request_id == alert.request_id)
         ).all()
         return alert.id if done and all(s == "executed" for s in done) else None
+
+
+def _wait_executed(runtime, trigger: str, what: str) -> int:
+    try:
+        return wait_for(lambda: _executed_alert(runtime, trigger), 240, 0.2, what=what)
+    except AssertionError:
+        with runtime.sessions() as session:
+            alerts = [(a.id, a.trigger_id, a.status, a.reason, a.request_id, a.latency_ms)
+                      for a in session.scalars(select(Alert))]  # fmt: skip
+            sequences = [(q.id, q.request_id, q.name, q.status, q.status_reason)
+                         for q in session.scalars(select(Sequence))]  # fmt: skip
+        raise AssertionError(f"{what}: alerts {alerts}; sequences {sequences}") from None
+
+
+def _beat(runtime, name: str) -> bool:
+    with runtime.sessions() as session:
+        return session.scalar(select(JobHeartbeat.id).where(JobHeartbeat.name == name)) is not None
 
 
 def _fade(transient, clock, stop: threading.Event) -> None:
@@ -103,13 +122,14 @@ def test_a_replayed_notice_with_an_injected_transient_is_found_a_quiet_one_gives
     fader.start()
     try:
         site.start_orchestrator()
+        # The folder listener's watch is set once its heartbeat is stored: a file written
+        # before the watch, in the last second, would wait for the next catch-up.
+        wait_for(lambda: _beat(rt, "alerts-folder"), 120, 0.1, what="the folder listener up")
         _drop(rt, "burst.json", burst)
-        burst_id = wait_for(lambda: _executed_alert(rt, "01708000101"), 300, 0.2,
-                            what="the burst's urgent sequence executed")  # fmt: skip
+        burst_id = _wait_executed(rt, "01708000101", "the burst's urgent sequence executed")
         quiet = json_notice(rt, ident="01708000102", age_s=LAW.t0_s, ra_offset_deg=3.0)
         _drop(rt, "quiet.json", quiet)
-        quiet_id = wait_for(lambda: _executed_alert(rt, "01708000102"), 300, 0.2,
-                            what="the quiet alert's urgent sequence executed")  # fmt: skip
+        quiet_id = _wait_executed(rt, "01708000102", "the quiet alert's sequence executed")
     finally:
         stop.set()
         fader.join(5)
