@@ -80,11 +80,13 @@ def list_cmd(obj: CliContext, since: str | None) -> None:
 @config_option
 @click.pass_obj
 def show_cmd(obj: CliContext, alert_id: int, payload: bool) -> None:
-    """An alert: what it says, each decision with its reason, its latency chain."""
+    """An alert: what it says, each decision with its reason, its latency chain, and the
+    pipeline's newest error-box report (or why there is none yet)."""
     from sqlalchemy import select
 
     from orchestrator.alerts.store import LATENCY_STEPS
     from orchestrator.model import Alert, AlertDecision
+    from orchestrator.pipeline.report_view import report_lines
 
     runtime = obj.runtime("alerts")
     with runtime.sessions() as session:
@@ -123,6 +125,7 @@ def show_cmd(obj: CliContext, alert_id: int, payload: bool) -> None:
         missing = [s for s in LATENCY_STEPS if s not in chain]
         if missing:
             lines.append(f"    (not reached or not measured: {', '.join(missing)})")
+        lines += report_lines(runtime, a)
         click.echo("\n".join(lines))
         if payload:
             click.echo(a.payload)
@@ -151,6 +154,28 @@ def show_cmd(obj: CliContext, alert_id: int, payload: bool) -> None:
     default=None,
     help="A scenario file: its alertSimulator events are played into the folder.",
 )
+@click.option(
+    "--inject",
+    "inject",
+    default=None,
+    metavar="MAG[,ALPHA[,T0_S]]",
+    help="GRB drill: put a transient in the simulator's sky at each notice's position, "
+    "MAG at T0_S (default 60) s after the trigger, fading as t^-ALPHA (default 0: steady).",
+)
+@click.option(
+    "--fade-for",
+    "fade_for_s",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    help="With --inject: seconds to keep the transient (its magnitude updated) before removing it.",
+)
+@click.option(
+    "--catalog",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --inject: the simulator's star catalogue (default: DATA/gaia_sources.db).",
+)
 @config_option
 @click.pass_obj
 def replay_cmd(
@@ -161,12 +186,15 @@ def replay_cmd(
     topic: str,
     fresh: bool,
     scenario: Path | None,
+    inject: str | None,
+    fade_for_s: float,
+    catalog: Path | None,
 ) -> None:
-    """Send notice files to PyROS as a real source would (the alert simulator)."""
-    from orchestrator.alerts import replay
+    """Send notice files to PyROS as a real source would (the alert simulator); with
+    --inject, also put a fading transient in the simulated sky at each notice's position."""
+    from orchestrator.alerts import drill, replay
 
     runtime = obj.runtime("alerts")
-    clock = runtime.clock
     if scenario is not None:
         _play_scenario(runtime, scenario)
         return
@@ -174,13 +202,49 @@ def replay_cmd(
         raise InputError("FILE", "give at least one notice file (or --scenario)")
     kind, address = replay.parse_target(to)
     offsets = replay.parse_offsets(at, len(files))
+    law = drill.parse_law(inject) if inject is not None else None
+    if fade_for_s < 0:
+        raise InputError("--fade-for", f"must be >= 0 seconds (got {fade_for_s:g})")
+    if law is not None:
+        from simulators.alpaca_sim import CATALOG_NAME
+
+        catalog = catalog or runtime.config.folders.data / CATALOG_NAME
+        if not catalog.is_file():
+            raise InputError(
+                "--catalog", f"no simulator star catalogue at {catalog} (start the simulator first)"
+            )
     payloads = [(f, _read(f)) for f in files]
+    injected: list[drill.InjectedTransient] = []
+    try:
+        _send(runtime, payloads, offsets, kind, address, topic, fresh, law, catalog, injected)
+        if injected:
+            _fade(runtime.clock, injected, fade_for_s)
+    finally:
+        for transient in injected:
+            transient.remove()
+        if injected:
+            click.echo(f"{len(injected)} transient(s) removed from {catalog}")
+
+
+def _send(runtime, payloads, offsets, kind, address, topic, fresh, law, catalog, injected) -> None:
+    from orchestrator.alerts import drill, replay
+
+    clock = runtime.clock
     start = clock.now()
     for (path, payload), offset in sorted(zip(payloads, offsets, strict=True), key=lambda x: x[1]):
         wait_s = offset - (clock.now() - start).total_seconds()
         if wait_s > 0:
             clock.sleep(wait_s)
         data = replay.freshen(payload, clock.now()) if fresh else payload
+        if law is not None:  # in the sky before the notice arrives, as a real burst would be
+            transient = drill.inject_at_notice(
+                catalog, data, clock.now(), law, runtime.config.alerts.max_payload_bytes
+            )
+            injected.append(transient)
+            click.echo(
+                f"{path.name}: transient at RA {transient.ra_deg:.5f} Dec {transient.dec_deg:.5f}"
+                f" deg, mag {transient.mag_at(clock.now()):.2f} now ({catalog})"
+            )
         if kind == "folder":
             where = replay.to_folder(runtime.config.folders.voevents, path.name, data)
             click.echo(f"{path.name}: written to {where}")
@@ -192,6 +256,16 @@ def replay_cmd(
         else:
             replay.to_kafka(address, topic, data)
             click.echo(f"{path.name}: produced to {topic} at {address}")
+
+
+def _fade(clock, injected, fade_for_s: float, period_s: float = 5.0) -> None:
+    """Keep each transient's magnitude on its law until `fade_for_s` has passed (or ^C)."""
+    start = clock.now()
+    click.echo(f"fading for {fade_for_s:g} s (^C removes the transient(s) now)")
+    while (elapsed_s := (clock.now() - start).total_seconds()) < fade_for_s:
+        for transient in injected:
+            transient.update(clock.now())
+        clock.sleep(min(period_s, fade_for_s - elapsed_s))
 
 
 def _play_scenario(runtime, path: Path) -> None:

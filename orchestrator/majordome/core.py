@@ -251,6 +251,10 @@ class Majordome:
                     )
                     return
                 if self._worker_kind == "sequence" and self.busy:
+                    if snap.current_sequence_id == sequence_id:
+                        # the tick already started it from the urgent schedule: keep it
+                        log.info("urgent sequence %s already running", sequence_id)
+                        return
                     self.observer.abort("pre-empted", reason)
                     self._worker.join(self.runtime.config.majordome.abort_timeout_s)
                 try:

@@ -1,5 +1,6 @@
 """Pre-emption (the alerts' hook): `Majordome.preempt()` aborts the running sequence with cause
-`pre-empted` (back to the pool, frames kept) and starts the urgent one at once, not at a tick.
+`pre-empted` (back to the pool, frames kept) and starts the urgent one at once, not at a tick;
+by the sequence already running, it changes nothing.
 Real peers; the majordome's service with its tick driven by a thread as the job would."""
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path,
             assert str(pre_empted.status) == "to_be_planned"
             assert pre_empted.status_reason == "preempted: GRB 261125A"
         assert service.majordome.store.snapshot().current_sequence_id == urgent
+        # The urgent sequence already running (the tick may start it from the urgent schedule
+        # before the hook is called): pre-empting by it again leaves it running.
+        service.majordome.preempt(urgent, "GRB 261125A again").join(30)
+        assert statuses(rt, [urgent])[urgent] in ("executing", "executed")
         wait_for(
             lambda: statuses(rt, [urgent])[urgent] == "executed",
             120,

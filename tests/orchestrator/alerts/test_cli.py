@@ -60,8 +60,26 @@ def test_list_and_show_print_decisions_and_the_latency_chain(folder):
     assert "strategy ep-wxt" in shown.stdout and "observe " in shown.stdout
     for step in ("received", "parsed", "stored", "request", "schedule", "majordome"):
         assert f"    {step}" in shown.stdout
+    assert "pipeline report: none yet: no image of the follow-up has been taken" in shown.stdout
     bad = pyros("alerts", "show", str(rejected.alert_id), "--payload", cwd=folder)
     assert "xml: malformed XML" in bad.stdout and "<oops" in bad.stdout
+    assert "pipeline report: none: the alert has no position" in bad.stdout
+
+
+def test_show_prints_the_pipelines_newest_report(folder):
+    from orchestrator.pipeline.service import store_alert_report
+
+    runtime = Runtime(load_config(folder / "pyros.toml"))
+    got = AlertManager(runtime).handle(Arrival(json_notice(runtime, "CLI2"), "kafka", "t"))
+    store_alert_report(runtime, got.alert_id)  # no image yet: an empty report
+    newest = store_alert_report(runtime, got.alert_id)
+    runtime.engine.dispose()
+    shown = pyros("alerts", "show", str(got.alert_id), cwd=folder)
+    assert shown.returncode == 0, shown.stderr
+    assert f"  pipeline report {newest.id} (" in shown.stdout
+    assert "0 image(s), 0 candidate detection(s)" in shown.stdout
+    assert "    EP " in shown.stdout and "observed the error circle" in shown.stdout
+    assert "No new source is detected inside the error circle" in shown.stdout
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
-"""The GRB drill in simulation: a fading transient injected into the simulator's sky at an
-alert's position; the camera's frames go through the pipeline, whose report must find it.
-
-Partial: the notice replay and the slew decision belong to the alert manager and the
-runtime (other modules); here the test slews and exposes as they would.
+"""The GRB drill, pipeline side: a fading transient injected into the simulator's sky at an
+alert's position; the camera's frames (taken here by the test, binned 1x1, the magnitude
+rewritten before each exposure) go through the pipeline, whose report must find it.
+The closed loop (notice file -> alert manager -> pre-emption -> slew -> frames by the observer
+-> pipeline) is tests/majordome/test_grb_drill.py.
 """
 
 from __future__ import annotations
