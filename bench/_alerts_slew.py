@@ -122,8 +122,9 @@ def start_simulator(folder: Path) -> tuple[subprocess.Popen, str]:
     return process, address
 
 
-def add_routine(runtime, sequences: int) -> None:
-    """`sequences` routine sequences (five 60 s exposures each), random sky, to be planned."""
+def add_routine(runtime, sequences: int, window_h: float = 12.0) -> None:
+    """`sequences` routine sequences (five 60 s exposures each), random sky, to be planned
+    within the next `window_h` hours; both bench sites use it."""
     builder = RequestBuilder(runtime.config, runtime.clock)
     now = runtime.clock.now()
     rng = random.Random(13)
@@ -139,7 +140,7 @@ def add_routine(runtime, sequences: int) -> None:
                         ra_deg=rng.uniform(0, 360),
                         dec_deg=rng.uniform(-20, 80),
                         window_start=now,
-                        window_end=now + timedelta(hours=12),
+                        window_end=now + timedelta(hours=window_h),
                         duration_s=600.0,
                         priority=rng.uniform(1, 10),
                         albums=[AlbumSpec("VIS", [PlanSpec("r", 60.0, 5)])],

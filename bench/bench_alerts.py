@@ -54,10 +54,7 @@ from orchestrator.clock import SimulatedClock  # noqa: E402
 from orchestrator.config import default_config_text, parse_config  # noqa: E402
 from orchestrator.model import Alert, Sequence, SequenceStatus  # noqa: E402
 from orchestrator.planner.service import replan  # noqa: E402
-from orchestrator.request_builder import RequestBuilder  # noqa: E402
-from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec  # noqa: E402
 from orchestrator.runtime import Runtime  # noqa: E402
-from orchestrator.users import find_user  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # 22:00 at COLIBRI (UTC-8)
@@ -82,31 +79,9 @@ def make_site(folder: Path, sequences: int) -> Runtime:
     config = parse_config(default_config_text(), folder)
     runtime = Runtime(config, SimulatedClock(START, 1.0))
     init_site(runtime, "bench")
-    builder = RequestBuilder(config, runtime.clock)
-    now = runtime.clock.now()
-    import random
+    from _alerts_slew import add_routine
 
-    rng = random.Random(13)
-    with runtime.sessions.begin() as session:
-        admin = find_user(session, "admin")
-        for i in range(sequences):
-            spec = RequestSpec(
-                name=f"routine {i}",
-                sequences=[
-                    SequenceSpec(
-                        name=f"routine {i}",
-                        target_name=f"T{i}",
-                        ra_deg=rng.uniform(0, 360),
-                        dec_deg=rng.uniform(-20, 80),
-                        window_start=now,
-                        window_end=now + timedelta(hours=10),
-                        duration_s=600.0,
-                        priority=rng.uniform(1, 10),
-                        albums=[AlbumSpec("VIS", [PlanSpec("r", 60.0, 5)])],
-                    )
-                ],
-            )
-            builder.build(session, spec, admin, source="api")
+    add_routine(runtime, sequences, window_h=10.0)
     replan(runtime, trigger="bench")
     with runtime.sessions.begin() as session:  # one sequence executing, as at night
         running = session.scalars(
