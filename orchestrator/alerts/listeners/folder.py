@@ -28,7 +28,7 @@ from orchestrator.alerts.listeners.base import HEARTBEAT_S, Listener
 from orchestrator.alerts.manager import AlertManager, Arrival, Received
 
 log = logging.getLogger(__name__)
-SETTLE_S = 1.0  # at start, a file younger than this may still be written: its close will come
+SETTLE_S = 1.0  # at start, a file younger than this may still be written: its close may come
 
 
 def ignored(path: Path) -> bool:
@@ -73,14 +73,16 @@ class FolderListener(Listener):
         observer.schedule(_Handler(self.folder, inbox), str(self.folder), recursive=True)
         observer.start()
         try:
-            self._catch_up(inbox)
+            young = self._catch_up(inbox)
             self.connected_ok()
             while not stop.is_set():
                 self.beat()
                 if not observer.is_alive():
                     raise RuntimeError(f"inotify watch on {self.folder} ended")
+                young = self._offer_settled(young, inbox)
+                wait_s = SETTLE_S / 4 if young else min(1.0, HEARTBEAT_S)
                 try:
-                    path, arrived = inbox.get(timeout=min(1.0, HEARTBEAT_S))
+                    path, arrived = inbox.get(timeout=wait_s)
                 except queue.Empty:
                     continue
                 self.process(path, arrived)
@@ -88,12 +90,36 @@ class FolderListener(Listener):
             observer.stop()
             observer.join(5)
 
-    def _catch_up(self, inbox: queue.Queue) -> None:
+    def _catch_up(self, inbox: queue.Queue) -> list[Path]:
+        """Offer the files already there; return the young ones, which may still be written.
+
+        A young file's close may have come before the watch started (then no event will), so
+        it is offered once it has settled, unless an event took it meanwhile (it then left the
+        inbox folder; and a notice offered twice is stored once anyway).
+        """
         now = time.time()
         files = [p for p in self.folder.iterdir() if p.is_file() and not ignored(p)]
+        young = []
         for path in sorted(files, key=lambda p: p.stat().st_mtime):
             if now - path.stat().st_mtime >= SETTLE_S:
                 inbox.put((path, (time.perf_counter(), time.time())))
+            else:
+                young.append(path)
+        return young
+
+    def _offer_settled(self, young: list[Path], inbox: queue.Queue) -> list[Path]:
+        still_young = []
+        now = time.time()
+        for path in young:
+            try:
+                settled = now - path.stat().st_mtime >= SETTLE_S
+            except FileNotFoundError:
+                continue  # an event took it and it was moved
+            if settled:
+                inbox.put((path, (time.perf_counter(), time.time())))
+            else:
+                still_young.append(path)
+        return still_young
 
     def process(self, path: Path, arrived: tuple[float, float]) -> None:
         try:

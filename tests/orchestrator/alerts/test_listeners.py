@@ -128,6 +128,17 @@ def test_folder_files_present_at_start_are_processed(manager, listeners):
     assert ivorn_of(SVOM) in alerts(manager)
 
 
+def test_folder_a_file_closed_just_before_the_watch_starts_is_processed(manager, listeners):
+    # Its close event came before the watch: no event will ever come, and at start it was too
+    # young to be taken as complete. It used to wait for the next restart.
+    folder = manager.runtime.config.folders.voevents
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SVOM, folder / "fresh.xml")  # mtime: now
+    listeners.append(FolderListener(manager, folder).start())
+    wait_for(lambda: (folder / "processed" / "fresh.xml").exists(), 10, what="settled file")
+    assert alerts(manager)[ivorn_of(SVOM)].source == "folder"
+
+
 # -- VTP: Comet and pygcn-serve --------------------------------------------------------------
 
 
