@@ -20,6 +20,7 @@ from orchestrator.model import (
     Alert,
     AlertDecision,
     DeviceStatus,
+    ErrorBoxReport,
     Image,
     LogEntry,
     MajordomeHistory,
@@ -337,6 +338,18 @@ def _alerts(session, start: datetime, end: datetime) -> list[dict]:
             decisions[d.alert_id].append(
                 {"time": iso(d.time), "action": d.action, "reason": d.reason}
             )
+    boxes: dict[int, dict] = {}
+    if alerts:
+        for box in session.scalars(
+            select(ErrorBoxReport)
+            .where(ErrorBoxReport.alert_id.in_([a.id for a in alerts]))
+            .order_by(ErrorBoxReport.created, ErrorBoxReport.id)
+        ):  # the latest report of each alert
+            boxes[box.alert_id] = {
+                "created": iso(box.created),
+                "images": box.n_images,
+                "candidates": box.n_candidates,
+            }
     out = []
     for a in alerts:
         steps = {k: v for k, v in (a.latency_ms or {}).items() if k != "arrived_unix"}
@@ -361,6 +374,7 @@ def _alerts(session, start: datetime, end: datetime) -> list[dict]:
                 "request_id": a.request_id,
                 "latency_chain": chain,
                 "decisions": decisions.get(a.id, []),
+                "error_box": boxes.get(a.id),
             }
         )
     return out
@@ -468,12 +482,13 @@ def _faults(session, start: datetime, end: datetime, sequences: list[dict]) -> l
             faults.append(_fault(when, f"sequence {s['id']}", s["reason"]))
     for device in session.scalars(
         select(DeviceStatus).where(
-            DeviceStatus.state.in_(("error", "offline")), DeviceStatus.updated <= end
+            DeviceStatus.state.in_(("error", "offline")),
+            DeviceStatus.updated >= start,
+            DeviceStatus.updated <= end,
         )
-    ):
-        if device.updated >= start:
-            message = f"{device.state}: {device.last_error}".strip(": ")
-            faults.append(_fault(device.updated, f"device {device.role}", message))
+    ):  # only the last state of each device is stored: one still in error at the end
+        message = f"{device.state}: {device.last_error}".strip(": ")
+        faults.append(_fault(device.updated, f"device {device.role}", message))
     return sorted(faults, key=lambda f: f["time"])
 
 

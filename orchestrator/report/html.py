@@ -192,6 +192,7 @@ def _alerts(f: dict) -> str:
     for a in f["alerts"]:
         chain = " → ".join(f"{c['step']} {c['ms']:.0f} ms" for c in a["latency_chain"])
         decisions = "; ".join(f"{d['action']}: {d['reason']}" for d in a["decisions"])
+        box = a["error_box"]
         rows.append(
             [
                 _hms(a["received"]),
@@ -200,10 +201,19 @@ def _alerts(f: dict) -> str:
                 a["status"],
                 chain,
                 decisions or a["reason"],
+                f"{box['images']} images, {box['candidates']} candidates" if box else "",
             ]
         )
     return _table(
-        ["received", "alert", "kind", "status", "latency chain (after arrival)", "decisions"],
+        [
+            "received",
+            "alert",
+            "kind",
+            "status",
+            "latency chain (after arrival)",
+            "decisions",
+            "error box",
+        ],
         rows,
         "no alert",
     )

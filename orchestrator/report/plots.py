@@ -32,6 +32,8 @@ STATE_COLOURS = {
     "error": "#000000",
 }
 UNSAFE_COLOUR = "#e53935"
+GANTT_MAX_HEIGHT_IN = 16.0  # a night of 1,000 sequences stays a readable picture
+GANTT_LABELLED_ROWS = 60
 
 
 def _t(text: str) -> datetime:
@@ -141,7 +143,8 @@ def gantt_png(facts: dict) -> bytes | None:
     rows = [s for s in facts["sequences"] if s["planned"] or s["executed"]]
     if not rows:
         return None
-    fig = Figure(figsize=(10, 0.8 + 0.28 * len(rows)))
+    height_in = min(0.8 + 0.28 * len(rows), GANTT_MAX_HEIGHT_IN)
+    fig = Figure(figsize=(10, height_in))
     ax = fig.add_subplot()
     for y, s in enumerate(reversed(rows)):
         if s["planned"]:
@@ -156,14 +159,15 @@ def gantt_png(facts: dict) -> bytes | None:
             (y - 0.25, 0.5),
             color=colour,
         )
-    ax.set_yticks(
-        range(len(rows)), [f"#{s['id']} {s['name'][:24]}" for s in reversed(rows)], fontsize=7
-    )
+    if len(rows) <= GANTT_LABELLED_ROWS:
+        labels = [f"#{s['id']} {s['name'][:24]}" for s in reversed(rows)]
+        ax.set_yticks(range(len(rows)), labels, fontsize=7)
+    else:  # too many to name: the table below names them
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(rows)} sequences", fontsize=8)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     _shade_unsafe(ax, facts)
     _time_axis(ax, facts)
     ax.tick_params(axis="x", labelsize=7)
-    fig.subplots_adjust(
-        left=0.2, right=0.99, top=0.99, bottom=0.3 / (0.8 + 0.28 * len(rows)) + 0.05
-    )
+    fig.subplots_adjust(left=0.2, right=0.99, top=1 - 0.05 / height_in, bottom=0.35 / height_in)
     return _png(fig)

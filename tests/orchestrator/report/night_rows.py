@@ -21,6 +21,7 @@ from orchestrator.model import (
     Album,
     Alert,
     AlertDecision,
+    ErrorBoxReport,
     LogEntry,
     MajordomeHistory,
     Plan,
@@ -173,6 +174,19 @@ def build_night(runtime) -> Night:
                 action="observe",
                 reason="SVOM position, visible",
                 request_id=alert.request_id,
+            )
+        )
+        session.add(
+            ErrorBoxReport(
+                alert_id=alert.id,
+                created=dusk + 16 * MIN,
+                ra_deg=83.8,
+                dec_deg=-5.4,
+                radius_deg=0.1,
+                n_images=5,
+                n_candidates=1,
+                text="draft",
+                details="{}",
             )
         )
         session.add(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import types
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +15,7 @@ from orchestrator import db
 from orchestrator.cli import cli
 from orchestrator.clock import ManualClock
 from orchestrator.majordome.states import State
-from orchestrator.report import night_facts, write_after_night, write_night_report
+from orchestrator.report import last_night, night_facts, write_after_night, write_night_report
 from tests.conftest import make_runtime
 from tests.helpers import wait_for
 from tests.orchestrator.report.night_rows import HOLE, MIN, NIGHT, RAIN, build_night
@@ -147,6 +147,7 @@ def test_alerts_quota_and_faults(night_db):
     ]
     assert alert["latency_chain"][-1]["ms"] == 410.0
     assert alert["decisions"][0]["action"] == "observe"
+    assert (alert["error_box"]["images"], alert["error_box"]["candidates"]) == (5, 1)
     (grb,) = night_db.facts["quota"]
     assert (grb["program"], grb["sequences"], grb["hours"]) == ("GRB", 1, 0.25)
     faults = night_db.facts["faults"]
@@ -179,7 +180,7 @@ def test_pyros_report_rebuilds_a_night_and_refuses_a_bad_one(night_db, tmp_path)
     assert db_url in text
     config.write_text(text)
     runner = CliRunner()
-    for bad in ("2026-13-45", "yesterday", "2026-11-24x"):
+    for bad in ("2026-13-45", "yesterday", "2026-11-24x", "2099-01-01"):  # last: not begun
         result = runner.invoke(cli, ["--config", str(config), "report", bad])
         assert result.exit_code == 2, result.output
         assert "NIGHT" in result.output
@@ -215,3 +216,10 @@ def test_the_end_of_night_hook_writes_once_and_a_failure_never_raises(night_db, 
     broken = types.SimpleNamespace(config=blocked, clock=rt.clock, sessions=rt.sessions)
     assert write_after_night(broken, NIGHT) is None
     assert "night report of 2026-11-24 not written" in caplog.text
+
+
+def test_last_night_is_the_latest_whose_sunrise_has_passed(night_db):
+    config, rows = night_db.runtime.config, night_db.rows
+    assert last_night(config, rows.end + 10 * MIN) == NIGHT  # just after sunrise
+    assert last_night(config, rows.end + 6 * 60 * MIN) == NIGHT  # that afternoon
+    assert last_night(config, rows.dusk + 60 * MIN) == NIGHT - timedelta(days=1)  # still dark
