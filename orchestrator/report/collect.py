@@ -190,22 +190,24 @@ def _schedules(session, night: date) -> tuple[dict, dict[int, list[dict]]]:
             select(Schedule).where(Schedule.night == night).order_by(Schedule.created, Schedule.id)
         )
     )
+    # columns, not entities: a night re-planned after every sequence has ~10^5 entries
     rows = session.execute(
-        select(ScheduleEntry, Schedule.created)
+        select(
+            ScheduleEntry.schedule_id,
+            ScheduleEntry.sequence_id,
+            ScheduleEntry.start,
+            ScheduleEntry.end,
+            Schedule.created,
+        )
         .join(Schedule, ScheduleEntry.schedule_id == Schedule.id)
         .where(Schedule.night == night)
-        .order_by(Schedule.created, ScheduleEntry.start)
+        .order_by(Schedule.created, Schedule.id, ScheduleEntry.start)
     ).all()
-    counts = Counter(entry.schedule_id for entry, _ in rows)
+    counts = Counter(row.schedule_id for row in rows)
     planned: dict[int, list[dict]] = defaultdict(list)
-    for entry, created in rows:
-        planned[entry.sequence_id].append(
-            {
-                "schedule_id": entry.schedule_id,
-                "created": created,
-                "start": iso(entry.start),
-                "end": iso(entry.end),
-            }
+    for schedule_id, sequence_id, start, end, created in rows:
+        planned[sequence_id].append(
+            {"schedule_id": schedule_id, "created": created, "start": start, "end": end}
         )
     facts = {
         "schedules": [
@@ -231,7 +233,11 @@ def _planned_slot(candidates: list[dict], executed: list[dict]) -> dict | None:
         started = datetime.fromisoformat(executed[0]["start"])
         before = [c for c in candidates if c["created"] <= started]
         chosen = before[-1] if before else candidates[0]
-    return {"schedule_id": chosen["schedule_id"], "start": chosen["start"], "end": chosen["end"]}
+    return {
+        "schedule_id": chosen["schedule_id"],
+        "start": iso(chosen["start"]),
+        "end": iso(chosen["end"]),
+    }
 
 
 def _outcome(sequence: Sequence, executed: list[dict]) -> str:

@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: the orchestrator and the CLI have no display
 
 import matplotlib.dates as mdates  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -57,9 +58,18 @@ def _shade_unsafe(ax, facts: dict) -> None:
         ax.axvspan(_t(period["start"]), _t(period["end"]), color=UNSAFE_COLOUR, alpha=0.15, lw=0)
 
 
-def _span(start: datetime, end: datetime) -> tuple[float, float]:
-    left = mdates.date2num(start)
-    return left, mdates.date2num(end) - left
+def _bars(ax, bars: list[tuple[float, datetime, datetime, str]], height: float) -> None:
+    """Horizontal bars (centre y, start, end, colour) as one collection: a night of 1,000
+    sequences is one artist, not 1,000 (the axes' limits are set by the caller)."""
+    verts = []
+    for y, start, end in ((b[0], mdates.date2num(b[1]), mdates.date2num(b[2])) for b in bars):
+        low, high = y - height / 2, y + height / 2
+        verts.append([(start, low), (start, high), (end, high), (end, low)])
+    if verts:
+        colours = [b[3] for b in bars]
+        ax.add_collection(
+            PolyCollection(verts, facecolors=colours, edgecolors="none"), autolim=False
+        )
 
 
 def timeline_png(facts: dict) -> bytes:
@@ -83,14 +93,13 @@ def timeline_png(facts: dict) -> bytes:
             timeline["transitions"][i + 1]["time"] if i + 1 < len(timeline["transitions"]) else None
         )
         spans.append((tr["to"], _t(tr["time"]), _t(nxt) if nxt else window_end))
-    for state, start, end in spans:
-        ax.broken_barh([_span(start, end)], (1.1, 0.8), color=STATE_COLOURS.get(state, "#607d8b"))
-    safe_row = [(_t(facts["window"]["start"]), window_end)]
-    ax.broken_barh([_span(*safe_row[0])], (0.1, 0.8), color="#a5d6a7")
-    for period in facts["weather"]["unsafe_periods"]:
-        ax.broken_barh(
-            [_span(_t(period["start"]), _t(period["end"]))], (0.1, 0.8), color=UNSAFE_COLOUR
-        )
+    bars = [(1.5, start, end, STATE_COLOURS.get(state, "#607d8b")) for state, start, end in spans]
+    bars.append((0.5, _t(facts["window"]["start"]), window_end, "#a5d6a7"))
+    bars += [
+        (0.5, _t(p["start"]), _t(p["end"]), UNSAFE_COLOUR)
+        for p in facts["weather"]["unsafe_periods"]
+    ]
+    _bars(ax, bars, 0.8)
     ax.set_yticks([0.5, 1.5], ["weather", "majordome"])
     ax.set_ylim(0, 2)
     _time_axis(ax, facts)
@@ -146,19 +155,14 @@ def gantt_png(facts: dict) -> bytes | None:
     height_in = min(0.8 + 0.28 * len(rows), GANTT_MAX_HEIGHT_IN)
     fig = Figure(figsize=(10, height_in))
     ax = fig.add_subplot()
+    planned, executed = [], []
     for y, s in enumerate(reversed(rows)):
         if s["planned"]:
-            ax.broken_barh(
-                [_span(_t(s["planned"]["start"]), _t(s["planned"]["end"]))],
-                (y - 0.4, 0.8),
-                color="#bbdefb",
-            )
+            planned.append((y, _t(s["planned"]["start"]), _t(s["planned"]["end"]), "#bbdefb"))
         colour = "#1565c0" if s["outcome"] == "executed" else "#ef6c00"
-        ax.broken_barh(
-            [_span(_t(e["start"]), _t(e["end"])) for e in s["executed"]],
-            (y - 0.25, 0.5),
-            color=colour,
-        )
+        executed += [(y, _t(e["start"]), _t(e["end"]), colour) for e in s["executed"]]
+    _bars(ax, planned, 0.8)
+    _bars(ax, executed, 0.5)
     if len(rows) <= GANTT_LABELLED_ROWS:
         labels = [f"#{s['id']} {s['name'][:24]}" for s in reversed(rows)]
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
