@@ -223,3 +223,23 @@ def test_last_night_is_the_latest_whose_sunrise_has_passed(night_db):
     assert last_night(config, rows.end + 10 * MIN) == NIGHT  # just after sunrise
     assert last_night(config, rows.end + 6 * 60 * MIN) == NIGHT  # that afternoon
     assert last_night(config, rows.dusk + 60 * MIN) == NIGHT - timedelta(days=1)  # still dark
+
+
+@pytest.mark.postgres
+def test_the_same_night_on_postgresql_gives_the_same_facts(night_db, postgres, tmp_path):
+    clock = ManualClock(datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
+    rt = make_runtime(tmp_path, clock, postgres.create_database("pyros_test_report"))
+    db.upgrade(rt.engine)
+    try:
+        build_night(rt)
+        facts = night_facts(rt, NIGHT)
+    finally:
+        rt.engine.dispose()
+
+    def without_paths(f: dict) -> dict:  # the FITS files live under each runtime's folder
+        f = json.loads(json.dumps(f))
+        for preview in f["images"]["previews"]:
+            preview.pop("path")
+        return f
+
+    assert without_paths(facts) == without_paths(night_db.facts)
