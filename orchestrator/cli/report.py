@@ -7,7 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import OperationalError
 
+from orchestrator import db
 from orchestrator.cli.context import CliContext, config_option
 from orchestrator.errors import InputError
 
@@ -42,6 +44,12 @@ def report(obj: CliContext, night_text: str | None, out_dir: Path | None) -> Non
 
     night = parse_night(night_text) if night_text is not None else None
     runtime = obj.runtime("cli")
+    try:
+        initialised = db.current_revision(runtime.engine) is not None
+    except OperationalError as exc:
+        raise click.ClickException(f"database unreachable: {exc.orig}") from None
+    if not initialised:  # exit 1, as `pyros status`: nothing to report on
+        raise click.ClickException("database not initialised: run `pyros init`")
     now = runtime.clock.now()
     if night is None:
         night = last_night(runtime.config, now)

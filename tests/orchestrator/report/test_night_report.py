@@ -184,6 +184,10 @@ def test_pyros_report_rebuilds_a_night_and_refuses_a_bad_one(night_db, tmp_path)
         result = runner.invoke(cli, ["--config", str(config), "report", bad])
         assert result.exit_code == 2, result.output
         assert "NIGHT" in result.output
+    empty = tmp_path / "empty.toml"
+    empty.write_text(text.replace(db_url, f"sqlite:///{tmp_path / 'empty.db'}"))
+    result = runner.invoke(cli, ["--config", str(empty), "report", "2026-11-24"])
+    assert result.exit_code == 1 and "not initialised" in result.output, result.output
     out = tmp_path / "out"
     result = runner.invoke(
         cli, ["--config", str(config), "report", "2026-11-24", "--out", str(out)]
