@@ -257,10 +257,11 @@ class CommandRunner:
 
     def _report(self, args: dict, who: str) -> str:
         from orchestrator.report import write_night_report
+        from orchestrator.report.nightly import night_to_report
         from orchestrator.report.text import write_report
 
         runtime = self.majordome.runtime
-        night = self.majordome.night().night
+        night = night_to_report(runtime.config, runtime.clock.now())
         html_path, _ = write_night_report(runtime, night, runtime.config.folders.reports)
         return f"report written to {write_report(runtime)} and {html_path}"
 

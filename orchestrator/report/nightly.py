@@ -45,6 +45,15 @@ def last_night(config, now: datetime) -> date:
     return times.night - timedelta(days=1)
 
 
+def night_to_report(config, now: datetime) -> date:
+    """The night in progress (from its sunset), else the last one: what an operator's `report`
+    command means in the afternoon is last night, not the coming one."""
+    times = current_night(config, now)
+    if times.sunset is not None and now < times.sunset:
+        return last_night(config, now)
+    return times.night
+
+
 def write_after_night(runtime, night: date) -> tuple[Path, Path] | None:
     """The end-of-night hook: write the report in folders.reports; log any failure, never raise."""
     try:

@@ -247,3 +247,16 @@ def test_the_same_night_on_postgresql_gives_the_same_facts(night_db, postgres, t
         return f
 
     assert without_paths(facts) == without_paths(night_db.facts)
+
+
+def test_the_operator_report_command_writes_the_text_and_the_night_report(night_db, tmp_path):
+    from orchestrator.devices.registry import Devices
+    from orchestrator.majordome.commands import CommandRunner
+    from orchestrator.majordome.core import Majordome
+
+    afternoon = ManualClock(night_db.rows.end + 4 * 60 * MIN)  # last night, not the coming one
+    rt = make_runtime(tmp_path, afternoon, night_db.runtime.config.database.url)
+    answer = CommandRunner(Majordome(rt, Devices(), observer=None))._report({}, "operator")
+    html_path = rt.config.folders.reports / "night-2026-11-24.html"
+    assert str(html_path) in answer and html_path.exists()
+    assert "night-report-" in answer  # the short text summary too
