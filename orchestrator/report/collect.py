@@ -45,7 +45,15 @@ def night_facts(runtime, night: date) -> dict:
 
     Keys: night, site, generated, window, timeline, weather, schedule, sequences, images,
     alerts, calibrations, quota, faults, efficiency. Times are ISO 8601 UTC strings,
-    durations seconds. The efficiency is defined in EFFICIENCY_DEFINITION.
+    durations seconds.
+
+    Efficiency = |U ∩ D ∩ S| / |D ∩ S| (None when D ∩ S is empty), where
+    D = [dusk, dawn] at the site's twilight (the dark time; empty where there is none),
+    S = the intervals the gateway's weather history says safe (a row holds until the next row,
+        at most `weather.hold_s`; missing data is unsafe),
+    U = the union over all cameras of [DATE-OBS, DATE-OBS + exposure] of the night's science
+        (light) frames: two cameras exposing together count once, a frame taken while unsafe
+        or outside the dark time does not count (`science_open_total_s` counts it).
     """
     config = runtime.config
     start, end, times = night_window(config, night)

@@ -1,5 +1,9 @@
 """The night's sequences: the schedules made for it, each sequence's planned slot and its
 executions (as its frames show them), its outcome and reason, and the hours charged per program.
+
+An execution runs from its first frame's shutter opening to its last frame's closing: the
+moment a sequence started (slew, dome) is not kept once its status moves on, so the slew
+before the first frame is not in the executed bar.
 """
 
 from __future__ import annotations
