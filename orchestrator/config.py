@@ -99,6 +99,7 @@ class FoldersConfig(_Section):
     images: Path = Path("var/images")
     logs: Path = Path("var/logs")
     voevents: Path = Path("var/voevents")
+    reports: Path = Path("var/reports")  # night reports (HTML + JSON), one pair per night
 
 
 class _Addressed(_Section):

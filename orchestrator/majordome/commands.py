@@ -256,9 +256,14 @@ class CommandRunner:
         return self._calibration("flats")
 
     def _report(self, args: dict, who: str) -> str:
-        from orchestrator.majordome.report import write_report
+        from orchestrator.report import write_night_report
+        from orchestrator.report.nightly import night_to_report
+        from orchestrator.report.text import write_report
 
-        return f"report written to {write_report(self.majordome.runtime)}"
+        runtime = self.majordome.runtime
+        night = night_to_report(runtime.config, runtime.clock.now())
+        html_path, _ = write_night_report(runtime, night, runtime.config.folders.reports)
+        return f"report written to {write_report(runtime)} and {html_path}"
 
 
 def _number(args: dict, key: str, low: float, high: float) -> float:

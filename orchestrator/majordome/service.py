@@ -3,7 +3,8 @@
 `MajordomeService.start()` recovers what a killed process left (executing sequences become
 re-plannable), builds the devices (one that does not answer is retried, never fatal), and
 starts the safety watcher. Its jobs: `monitoring`, `majordome` (the tick), `commands`, and the
-`night_start` / `night_end` date jobs recomputed each night from astroplan's twilights.
+`night_start` / `night_end` date jobs recomputed each night from astroplan's twilights, and
+`night_report` after sunrise (the fallback when the tick did not write the night report).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from orchestrator.majordome.night import current_night
 from orchestrator.majordome.states import State
 
 log = logging.getLogger(__name__)
+# the fallback night report: late enough for the dawn darks, before tomorrow is "tonight"
+REPORT_AFTER_SUNRISE = timedelta(minutes=45)
 
 
 class MajordomeService:
@@ -189,6 +192,21 @@ class MajordomeService:
                 misfire_grace_time=3600,
             )
             planned[name] = instant
+        # the night's report: written by the tick after the last calibrations; this job is
+        # the fallback when they never came (manual mode, error, a restart at dawn)
+        report_at = night.sunrise + REPORT_AFTER_SUNRISE if night.sunrise else None
+        if report_at is not None and report_at > self.runtime.clock.now():
+            self._scheduler.add_job(
+                self._night_report,
+                "date",
+                run_date=self.wall_time(report_at),
+                args=[night.night],
+                id="night_report",
+                name="night_report",
+                replace_existing=True,
+                misfire_grace_time=3600,
+            )
+            planned["night_report"] = report_at
         if "night_end" not in planned:
             # past dawn: recompute once tomorrow's night is the current one
             self._scheduler.add_job(
@@ -201,6 +219,11 @@ class MajordomeService:
             )
         log.info("night jobs: %s", {k: v.isoformat(timespec="seconds") for k, v in planned.items()})
         return planned
+
+    def _night_report(self, night) -> None:
+        from orchestrator.majordome.tick import night_report_once
+
+        night_report_once(self.majordome, night, background=False)
 
     def _night_event(self, name: str) -> None:
         from orchestrator.jobs import record_beat

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import date
 
 from orchestrator.devices.errors import DeviceError
 from orchestrator.errors import IllegalTransition
@@ -166,6 +167,8 @@ def darks_bias(m: Majordome) -> None:
     night = m.night()
     if ("darks_bias", night.night) in m._done:
         m.move(M.DAY if not night.is_night(m.now()) else M.NIGHT_WAITING, "darks and bias done")
+        if night.after_dawn(m.now()):
+            night_report_once(m, night.night)
         return
     m.start_calibration("darks_bias", lambda: take_darks_bias(m))
 
@@ -277,3 +280,17 @@ def take_bias_only(m: Majordome) -> None:
 
     for channel in _cameras(m):
         take_bias(m.runtime, m.devices, channel, m.runtime.config.calibrations.bias_count)
+
+
+def night_report_once(m: Majordome, night: date, background: bool = True):
+    """The end of a night: write its report once (after the last calibrations, or by the
+    service's fallback job); a failure is logged by the report and never reaches the tick."""
+    key = ("night_report", night)
+    if key in m._done:
+        return None
+    m._done.add(key)
+    from orchestrator.report.nightly import write_after_night, write_in_background
+
+    if background:
+        return write_in_background(m.runtime, night)
+    return write_after_night(m.runtime, night)

@@ -114,7 +114,7 @@ def test_night_jobs_are_date_jobs_at_tonights_twilights(runtime):
     from datetime import UTC, datetime
 
     from orchestrator.majordome.night import current_night
-    from orchestrator.majordome.service import MajordomeService
+    from orchestrator.majordome.service import REPORT_AFTER_SUNRISE, MajordomeService
 
     service = MajordomeService(runtime)
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -123,8 +123,11 @@ def test_night_jobs_are_date_jobs_at_tonights_twilights(runtime):
         service._scheduler = scheduler
         planned = service.schedule_night_jobs()
         night = current_night(runtime.config, runtime.clock.now())
-        # 04:00 UTC is after tonight's dusk: only the night's end is still to come
-        assert planned == {"night_end": night.dawn}
+        # 04:00 UTC is after tonight's dusk: only the night's end (and its report) to come
+        assert planned == {
+            "night_end": night.dawn,
+            "night_report": night.sunrise + REPORT_AFTER_SUNRISE,
+        }
         job = scheduler.get_job("night_end")
         expected = datetime.now(UTC) + (night.dawn - runtime.clock.now())
         assert abs((job.next_run_time - expected).total_seconds()) < 5
@@ -152,7 +155,7 @@ def test_a_majordome_stuck_past_its_device_deadline_exits_for_the_supervisor():
 
 
 def test_the_night_report_lists_transitions_and_images(runtime):
-    from orchestrator.majordome.report import write_report
+    from orchestrator.report.text import write_report
 
     init_site(runtime, "admin-password-1")
     _sequence_with_one_frame(runtime)

@@ -1,4 +1,6 @@
-"""The night report: the majordome's transitions, the sequences' outcomes, the images taken."""
+"""The short text report of tonight: majordome transitions, sequences changed, images taken
+(the operator command `report`); the full night report is in `orchestrator/report/`.
+"""
 
 from __future__ import annotations
 
