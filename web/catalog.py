@@ -16,6 +16,7 @@ from sqlalchemy import select
 from orchestrator.errors import InputError, PyrosError
 from orchestrator.model import Country, ScientificProgram
 from orchestrator.users import Permission
+from web.admin import users
 from web.auth import permission_required, runtime
 from web.history import record
 
@@ -63,28 +64,28 @@ def _save(model, item_id: int | None, what: str):
     try:
         with runtime().sessions.begin() as session:
             name, quota_h = _name(form), _quota(form)
-            if item_id is None:
-                item = model(name=name)
-                session.add(item)
-            else:
+            priority = _priority(form) if model is ScientificProgram else 0
+            item = None
+            if item_id is not None:
                 item = session.get(model, item_id) if item_id < 2**63 else None
                 if item is None:
                     raise InputError(what, f"no {what} {item_id}")
                 protected = runtime().config.alerts.program
                 if model is ScientificProgram and item.name == protected and name != protected:
                     raise InputError("name", f"{protected!r} is the alerts' program: keep its name")
-            _unique(session, model, name, item_id)
-            old = item.name or name
+            _unique(session, model, name, item_id)  # before any write: nothing half-done
+            if item is None:
+                item = model(name=name)
+                session.add(item)
+            old = item.name
             item.name, item.quota_h = name, quota_h
             if model is ScientificProgram:
-                item.priority = _priority(form)
+                item.priority = priority
             session.flush()
         detail = f"{what} {old!r}" + (f" renamed {name!r}" if old != name else "")
         record(current_user.username, f"admin: {detail}: quota {quota_h:g} h")
         flash(f"{what} {name}: saved")
     except PyrosError as exc:
-        from web.admin import users
-
         flash(f"error: {exc}")
         return users(), 400
     return redirect(url_for("admin.users"))
