@@ -1,7 +1,8 @@
 """One simulated site per test module for the control pages: a SQLite database with the demo
 users, our PLC simulator over TCP (the address the config's `[plc]` names), the gateway's
 address pointing at a closed port (so safety reads UNSAFE), and the orchestrator's real
-command runner on a majordome without devices, taking queued commands in a thread.
+command runner on a majordome (without devices, or the given ones), taking queued commands
+in a thread.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ def control_site(folder: Path, plc: PlcSimulator) -> Runtime:
 
 
 @contextmanager
-def command_runner(runtime: Runtime) -> Iterator[CommandRunner]:
+def command_runner(runtime: Runtime, devices: Devices | None = None) -> Iterator[CommandRunner]:
     """The orchestrator's `commands` job, every 50 ms, until the block ends."""
-    runner = CommandRunner(Majordome(runtime, Devices(), Observer(runtime, Devices())))
+    devices = devices if devices is not None else Devices()
+    runner = CommandRunner(Majordome(runtime, devices, Observer(runtime, devices)))
     stop = threading.Event()
 
     def loop() -> None:
