@@ -28,9 +28,9 @@ from tests.orchestrator.request_helpers import ADMIN_PASSWORD, PASSWORD, USERS
 from tests.pg import free_port
 
 
-def control_site(folder: Path, plc: PlcSimulator) -> Runtime:
+def control_site(folder: Path, plc: PlcSimulator, url: str | None = None) -> Runtime:
     clock = ManualClock(datetime(2026, 11, 25, 4, 0, tzinfo=UTC))
-    base = make_runtime(folder, clock, f"sqlite:///{folder / 'pyros.db'}")
+    base = make_runtime(folder, clock, url or f"sqlite:///{folder / 'pyros.db'}")
     config = base.config.model_copy(
         update={
             "plc": base.config.plc.model_copy(update={"address": plc.address}),

@@ -15,10 +15,15 @@ from tests.web.control_site import control_site
 from tests.web.helpers import csrf_of, log_in, web_client
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def site(request, tmp_path_factory):
+    url = None  # SQLite; the history merges four tables' times: checked on PostgreSQL too
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").create_database("pyros_web_history")
     with PlcSimulator() as plc:
-        runtime = control_site(tmp_path_factory.mktemp("admin"), plc)
+        runtime = control_site(tmp_path_factory.mktemp("admin"), plc, url)
         yield runtime
         runtime.engine.dispose()
 
@@ -42,6 +47,7 @@ def test_the_history_says_who_did_what(site, admin):
     alice = web_client(site, "alice", PASSWORD)
     assert log_in(web_client(site), "alice", "wrong-password").status_code == 401
     token = csrf_of(alice, "/requests/new")
+    assert 'id="fake-request"' in alice.get("/requests").get_data(as_text=True)
     fake = alice.post("/requests/fake", data={"csrf_token": token})
     assert fake.status_code == 302
     oscar = web_client(site, "oscar", PASSWORD)
