@@ -21,6 +21,7 @@ from typing import Any
 
 from orchestrator.clock import Clock, RealClock
 from orchestrator.errors import InputError
+from simulators.plc_commands import answer_command, lights_device
 from simulators.scenario import Scenario, ScenarioPlayer
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,13 @@ class PlcSimulator:
                     return
             device["values"].append({"name": value_name, "value": value, "unit": "", "comment": ""})
 
+    def set_lights(self, value: str) -> None:
+        """The site lights (the `LIGHTS` command): a SITE_LIGHTS device in STATUS."""
+        with self._lock:
+            devices = self._status[0].setdefault("device", [])
+            devices[:] = [d for d in devices if d.get("name") != lights_device(value)["name"]]
+            devices.append(lights_device(value))
+
     def drop_connections(self) -> None:
         with self._lock:
             connections, self._connections = list(self._connections), set()
@@ -215,6 +223,8 @@ class PlcSimulator:
             with self._lock:
                 self._status[0]["date"] = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
                 answer = copy.deepcopy(self._status)
+            self._send(conn, answer)
+        elif (answer := answer_command(self, request)) is not None:
             self._send(conn, answer)
         else:
             self._send(conn, [{"name": "ERROR", "message": "unknown command; send STATUS"}])

@@ -1,9 +1,9 @@
 """The Flask web app: pages for observers, operators and PIs, and the JSON API under `/api`.
 
 An app factory with one blueprint per area (dashboard, accounts, requests, schedule, logs,
-admin, environment, API, OpenAPI); the majordome and alert pages slot in as blueprints of
-their own. It reads through orchestrator services and sends commands as database rows; it
-never talks to devices. Every asset is served by the app itself (no CDN: sites are offline).
+admin, environment, majordome, alerts, simulation, API, OpenAPI). It reads through
+orchestrator services and sends commands as database rows; it never talks to devices. Every
+asset is served by the app itself (no CDN: sites are offline).
 """
 
 from __future__ import annotations
@@ -28,14 +28,19 @@ def create_app(runtime: Runtime) -> Flask:
     from web import errors
     from web.accounts import blueprint as accounts
     from web.admin import blueprint as admin
+    from web.alerts import blueprint as alerts
     from web.api_requests import blueprint as api_requests
     from web.auth import csrf, login_manager
+    from web.catalog import blueprint as catalog
     from web.dashboard import blueprint as dashboard
     from web.environment import environment_blueprint
+    from web.history import blueprint as history
     from web.logs import blueprint as logs
+    from web.majordome import blueprint as majordome
     from web.openapi import blueprint as openapi
     from web.requests_pages import blueprint as requests_pages
     from web.schedule import blueprint as schedule
+    from web.simulation import blueprint as simulation
 
     app = Flask(__name__)
     app.extensions["pyros_runtime"] = runtime
@@ -60,12 +65,15 @@ def create_app(runtime: Runtime) -> Flask:
     csrf.init_app(app)
     errors.install(app)
     areas = (dashboard, accounts, requests_pages, schedule, logs, admin, api_requests, openapi)
+    areas += (majordome, alerts, simulation, history, catalog)
     for blueprint in areas:
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))
     # The API authenticates each call itself (session + CSRF header, token or basic auth).
     csrf.exempt(api_requests)
     csrf.exempt("web.schedule.api_replan")
+    for view in ("web.majordome.api_command", "web.alerts.api_replay"):
+        csrf.exempt(view)
     csrf.exempt(dashboard)  # read-only GET routes
 
     @app.context_processor

@@ -25,6 +25,7 @@ from orchestrator.users import (
     quota_state,
 )
 from web.auth import WebUser, client_address, db_user, runtime
+from web.history import record
 
 blueprint = Blueprint("accounts", __name__)
 MAX_FIELD = 254
@@ -65,11 +66,14 @@ def login():
         error = "user: unknown user name, wrong password, or account not approved yet"
         return render_template("login.html", error=error, username=username), 401
     login_user(web_user)
+    record(web_user.username, f"logged in from {client_address()}")
     return redirect(_safe_next(request.form.get("next")))
 
 
 @blueprint.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        record(current_user.username, f"logged out from {client_address()}")
     logout_user()
     return redirect(url_for("dashboard.index"))
 

@@ -1,6 +1,5 @@
-"""Admin pages: users (approve, role, country, quota, deactivate); programs and countries listed.
-
-Partial: programs and countries are shown, not edited here yet (`pyros program add` does it).
+"""Admin pages: users (approve, role, country, quota, deactivate); programs and countries are
+listed here and edited by `web/catalog.py`. Every change goes to the users' history.
 """
 
 from __future__ import annotations
@@ -8,12 +7,14 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from orchestrator.errors import InputError, PyrosError
 from orchestrator.model import Country, Role, ScientificProgram, User
 from orchestrator.users import Permission, _level_for_role, quota_state
 from web.auth import permission_required, runtime
+from web.history import record
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,7 +72,9 @@ def change_user(user_id: int):
                 user.quota_h = _quota(form.get("quota_h", ""))
             else:
                 raise InputError("action", f"unknown action {action[:20]!r}")
-            flash(f"user {user.username}: {action} done")
+            done = f"user {user.username}: {action} done"
+        record(current_user.username, f"admin: {done}")
+        flash(done)
     except PyrosError as exc:
         flash(f"error: {exc}")
     return redirect(url_for(".users"))

@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify
 from pydantic import TypeAdapter
 
 from orchestrator.request_spec import RequestSpec
+from web import openapi_control
 
 blueprint = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"
@@ -215,7 +216,7 @@ def _schemas() -> dict[str, Any]:
             "properties": {"schedule_id": {"type": "integer"}, "entries": {"type": "integer"}},
         },
     }
-    return schemas
+    return schemas | openapi_control.SCHEMAS
 
 
 @cache
@@ -374,6 +375,10 @@ def document() -> dict[str, Any]:
     }
 
 
+def _with_control(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "paths": doc["paths"] | openapi_control.PATHS}
+
+
 @blueprint.get("/api/openapi.json")
 def openapi_json():
-    return jsonify(document())
+    return jsonify(_with_control(document()))

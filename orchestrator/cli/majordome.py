@@ -105,13 +105,27 @@ def device() -> None:
 @device.command()
 @click.argument("ra_deg", type=float)
 @click.argument("dec_deg", type=float)
+@click.option("--altaz", is_flag=True, help="The two numbers are ALT AZ (degrees), not RA DEC.")
 @force_option
 @wait_option
 @config_option
 @click.pass_obj
-def slew(obj: CliContext, ra_deg: float, dec_deg: float, force: bool, wait_s: float) -> None:
-    """Slew the mount to RA DEC (ICRS, degrees)."""
-    _send(obj, "slew", {"ra_deg": ra_deg, "dec_deg": dec_deg, "force": force}, wait_s)
+def slew(
+    obj: CliContext, ra_deg: float, dec_deg: float, altaz: bool, force: bool, wait_s: float
+) -> None:
+    """Slew the mount to RA DEC (ICRS, degrees), or to ALT AZ with --altaz."""
+    keys = ("alt_deg", "az_deg") if altaz else ("ra_deg", "dec_deg")
+    _send(obj, "slew", {keys[0]: ra_deg, keys[1]: dec_deg, "force": force}, wait_s)
+
+
+@device.command()
+@click.argument("state", type=click.Choice(["on", "off"]))
+@wait_option
+@config_option
+@click.pass_obj
+def lights(obj: CliContext, state: str, wait_s: float) -> None:
+    """Switch the site lights through the PLC."""
+    _send(obj, "lights", {"on": state == "on"}, wait_s)
 
 
 @device.command()

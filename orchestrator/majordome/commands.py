@@ -23,7 +23,7 @@ from orchestrator.model import Command
 log = logging.getLogger(__name__)
 
 MAJORDOME_KINDS = ("auto", "manual", "pause", "resume", "abort")
-DEVICE_KINDS = ("slew", "park", "unpark", "dome_open", "dome_close", "expose")
+DEVICE_KINDS = ("slew", "park", "unpark", "dome_open", "dome_close", "expose", "lights")
 ACTION_KINDS = ("replan", "darks", "bias", "flats", "close", "report")  # also [[automation]]
 KINDS = MAJORDOME_KINDS + DEVICE_KINDS + ACTION_KINDS
 MOVES = frozenset({"slew", "unpark", "dome_open"})  # refused while unsafe unless forced
@@ -162,17 +162,24 @@ class CommandRunner:
         return self.majordome.devices.get(role)
 
     def _slew(self, args: dict, who: str) -> str:
+        """To RA/Dec (ICRS), or to alt/az (converted at the clock's now at the site)."""
         import astropy.units as u
         from astropy.coordinates import SkyCoord
 
-        ra, dec = _number(args, "ra_deg", 0, 360), _number(args, "dec_deg", -90, 90)
+        from orchestrator.devices.coords import from_altaz
+
+        config = self.majordome.runtime.config
+        if "alt_deg" in args or "az_deg" in args:
+            alt, az = _number(args, "alt_deg", 0, 90), _number(args, "az_deg", 0, 360)
+            target = from_altaz(alt, az, config.site, self.majordome.now())
+            where = f"alt {alt:.2f} az {az:.2f} (RA {target.ra.deg:.4f} Dec {target.dec.deg:.4f})"
+        else:
+            ra, dec = _number(args, "ra_deg", 0, 360), _number(args, "dec_deg", -90, 90)
+            target, where = SkyCoord(ra * u.deg, dec * u.deg), f"RA {ra:.4f} Dec {dec:.4f}"
         mount = self._device("mount")
         self._interlock("slew", args, who)  # after the arguments: a bad one says so first
-        mount.slew(
-            SkyCoord(ra * u.deg, dec * u.deg),
-            timeout_s=self.majordome.runtime.config.majordome.park_timeout_s,
-        )
-        return f"slewed to RA {ra:.4f} Dec {dec:.4f}"
+        mount.slew(target, timeout_s=config.majordome.park_timeout_s)
+        return f"slewed to {where}"
 
     def _park(self, args: dict, who: str) -> str:
         step = reaction.park_mount(
@@ -217,6 +224,17 @@ class CommandRunner:
             exposure_s,
             str(args.get("image_type", "light")),
         )
+
+    def _lights(self, args: dict, who: str) -> str:
+        """The site lights through the PLC (the address the gateway polls)."""
+        from orchestrator.plc_command import set_lights
+
+        on = args.get("on")
+        if not isinstance(on, bool):
+            raise Refused(f"on: must be true or false (got {on!r})")
+        host, port = self.majordome.runtime.config.plc.host_port
+        state = set_lights(host, port, on, self.majordome.runtime.config.plc.timeout_s)
+        return f"site lights {state}"
 
     # ---- actions (also [[automation]]) ----
     def _replan(self, args: dict, who: str) -> str:

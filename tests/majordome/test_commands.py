@@ -58,6 +58,12 @@ def test_device_commands_outside_manual_and_bad_arguments_are_refused(runtime, g
         runner()
         row = _row(rt, command_id)
         assert (row.status, row.result) == ("refused", f"{reason} (got {args['ra_deg']!r})")
+    low = queue(rt, "slew", {"alt_deg": -5.0, "az_deg": 10.0})  # alt/az, as the web page sends
+    runner()
+    assert _row(rt, low).result == "alt_deg: must be within 0..90 (got -5.0)"
+    lights = queue(rt, "lights", {"on": "yes"})
+    runner()
+    assert _row(rt, lights).result == "on: must be true or false (got 'yes')"
     bad_camera = queue(rt, "expose", {"camera": "uv", "exposure_s": 1.0})
     runner()
     assert _row(rt, bad_camera).result.startswith("camera: must be vis or nir")
