@@ -29,16 +29,25 @@ class RealClock:
 
 
 class SimulatedClock:
-    """Starts at `start` and advances `speed` clock-seconds per real second."""
+    """Starts at `start` and advances `speed` clock-seconds per real second.
 
-    def __init__(self, start: datetime, speed: float = 1.0):
+    By default `start` is read at this object's creation. With `real_start` (a wall instant)
+    the clock reads `start` at that wall instant instead: every process given the same pair
+    agrees on the time, and a restarted process resumes the night instead of replaying it.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0, real_start: datetime | None = None):
         if start.tzinfo is None:
             raise ValueError("SimulatedClock start must be timezone-aware")
         if speed <= 0:
             raise ValueError("SimulatedClock speed must be > 0")
+        if real_start is not None and real_start.tzinfo is None:
+            raise ValueError("SimulatedClock real_start must be timezone-aware")
         self._start = start.astimezone(UTC)
         self._speed = speed
         self._t0 = time.monotonic()
+        if real_start is not None:  # the same instant in monotonic terms for this process
+            self._t0 -= time.time() - real_start.timestamp()
 
     @property
     def speed(self) -> float:
@@ -72,8 +81,10 @@ class ManualClock:
         self.advance(max(0.0, seconds))
 
 
-def clock_from_config(start: datetime | None, speed: float) -> Clock:
+def clock_from_config(
+    start: datetime | None, speed: float, real_start: datetime | None = None
+) -> Clock:
     """The clock the configuration asks for: real unless a start or a speed ≠ 1 is set."""
     if start is None and speed == 1.0:
         return RealClock()
-    return SimulatedClock(start or datetime.now(UTC), speed)
+    return SimulatedClock(start or datetime.now(UTC), speed, real_start)
