@@ -11,6 +11,7 @@ Tied to alpaca-simulators 1.3.2 (pinned): it patches two module attributes of th
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import types
 
@@ -41,10 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 2 or args[0] != "--time-scale":
         raise SystemExit("usage: python -m simulators.alpaca_scaled --time-scale N [args...]")
+    rest = args[2:]
+    if "--config" in rest:  # its state module reads this at import: set it before patching
+        os.environ["ASTRA_SIMULATORS_CONFIG"] = rest[rest.index("--config") + 1]
     apply_time_scale(float(args[1]))
     from alpaca_simulators.run_simulator import main as run
 
-    sys.argv = ["alpaca-simulators", *args[2:]]
+    sys.argv = ["alpaca-simulators", *rest]
     run()
 
 

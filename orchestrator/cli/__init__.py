@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.alerts",
     "orchestrator.cli.pipeline",
     "orchestrator.cli.majordome",
+    "orchestrator.cli.simulate",
 )
 
 
