@@ -77,6 +77,8 @@ class ClockConfig(_Section):
     # the wall instant at which the simulated clock reads `start` (`pyros simulate` sets it so
     # that its processes share one clock); none = each process's own start
     real_start: datetime | None = None
+    # or: a file that will hold that instant; until it exists the clock waits at `start`
+    real_start_file: Path | None = None
 
     @field_validator("start", "real_start")
     @classmethod

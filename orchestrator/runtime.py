@@ -33,7 +33,7 @@ class Runtime:
         configure_astropy_offline()
         if self.clock is None:
             c = self.config.clock
-            self.clock = clock_from_config(c.start, c.speed, c.real_start)
+            self.clock = clock_from_config(c.start, c.speed, c.real_start, c.real_start_file)
 
     @cached_property
     def engine(self) -> Engine:

@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,7 +26,7 @@ from orchestrator.model import Image, MajordomeState, Sequence, SequenceStatus, 
 from orchestrator.runtime import Runtime
 from simulators import night_scenario as ns
 from simulators.fault_proxy import FaultProxy
-from simulators.night_run import NightPlacement
+from simulators.night_run import READY_TIMEOUT_S, NightPlacement
 from simulators.plc_simulator import PlcSimulator
 
 log = logging.getLogger(__name__)
@@ -70,16 +71,69 @@ class Conductor:
         self.out = out
         self.progress_every_s = progress_every_s
         self.summary = NightSummary()
+        self.summary_actions_at_start: list[ns.Entry] = []
         self._thread: threading.Thread | None = None
 
     def start(self) -> Conductor:
-        self._thread = threading.Thread(target=self._run, name="conductor", daemon=True)
+        self._thread = threading.Thread(target=self._main, name="conductor", daemon=True)
         self._thread.start()
         return self
 
     def join(self, timeout_s: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout_s)
+
+    # ---- the start: every process ready, then the clock's starting gun ------------------------
+    ready_url = ""  # the device simulator's management API
+    gun: Path | None = None  # the clock's real_start_file (the night starts when written)
+
+    def _main(self) -> None:
+        try:
+            if self.gun is not None and not self._ready():
+                self.out("pyros simulate: the processes did not get ready; stopping")
+                self.stop.set()
+                return
+        except Exception:  # noqa: BLE001 - no night without a start: say so and stop
+            log.exception("conductor start")
+            self.stop.set()
+            return
+        self._run()
+
+    def _ready(self) -> bool:
+        """Device simulator, orchestrator (jobs and majordome), gateway: then the time-0
+        entries, the planner's first schedule of them, and the gun: the clock starts now."""
+        from orchestrator.model import JobHeartbeat, Schedule
+
+        t0 = time.monotonic()
+        deadline = t0 + READY_TIMEOUT_S
+        if not wait_http(self.ready_url, self.stop, READY_TIMEOUT_S):
+            return False
+
+        def orchestrator_and_gateway() -> bool:
+            with self.runtime.sessions() as session:
+                beats = set(session.scalars(select(JobHeartbeat.name)))
+                weather = session.scalar(select(func.count()).select_from(WeatherWatch))
+            return (
+                {"majordome", "planner", "commands"} <= beats
+                and bool(weather)
+                and (self._state() not in ("starting", "startup"))
+            )
+
+        if not _until(orchestrator_and_gateway, self.stop, deadline):
+            return False
+        self.play_at_start()
+        if any(e.action == ns.USER for e in self.summary_actions_at_start):
+
+            def planned() -> bool:
+                with self.runtime.sessions() as session:
+                    return bool(session.scalar(select(func.count()).select_from(Schedule)))
+
+            _until(planned, self.stop, min(deadline, time.monotonic() + 60))  # else: the night
+        real_start = datetime.now(UTC)
+        self.gun.write_text(real_start.isoformat())
+        self.out(f"pyros simulate: all processes ready after {time.monotonic() - t0:.0f} s: "
+                 f"the night starts")  # fmt: skip
+        return True
 
     # ---- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -151,8 +205,9 @@ class Conductor:
 
     # ---- the scenario -----------------------------------------------------------------------
     def play_at_start(self) -> None:
-        """Entries at time 0, before the processes that read the clock start: the night
-        begins with them done (requests in the pool, a fault already on, ...)."""
+        """Entries at time 0, before the clock starts: the night begins with them done
+        (requests in the pool and planned, a fault already on, ...)."""
+        self.summary_actions_at_start = [e for e in self.entries if e.time_s <= 0.0]
         self._play(self.placement.start, limit_s=0.0)
 
     def _play(self, now: datetime, limit_s: float | None = None) -> None:
@@ -215,6 +270,17 @@ class Conductor:
             return f"userSimulator {path.name}: refused: {exc}"
         ids = ", ".join(str(i) for i in done.sequence_ids)
         return f"userSimulator {path.name}: request {done.request_id}, sequences {ids}"
+
+
+def _until(condition: Callable[[], bool], stop: threading.Event, deadline: float) -> bool:
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except Exception:  # noqa: BLE001 - tables not there yet, a process restarting
+            pass
+        stop.wait(0.5)
+    return False
 
 
 def wait_http(url: str, stop: threading.Event, timeout_s: float) -> bool:

@@ -24,9 +24,7 @@ LEAD = timedelta(minutes=10)  # the run starts this long before the dusk flats (
 TAIL = timedelta(minutes=10)  # ... and may end this long after the dawn flats (or dawn)
 HARD_END_AFTER_SUNRISE = timedelta(hours=2)  # whatever the majordome still does
 DEFAULT_SPEED = 100.0  # a 13-hour winter night in about 8 minutes
-# wall seconds the processes get to start (imports, devices) before the clock reaches the start:
-# (after the device simulator answers) on a loaded 2-core machine: 10-20 s
-STARTUP_S = 20.0
+READY_TIMEOUT_S = 300.0  # wall seconds the processes get to be ready before the night starts
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def overrides(
     config: Config,
     placement: NightPlacement,
     speed: float,
-    real_start: datetime,
+    real_start_file: Path,
     folder: Path,
     ports: RunPorts,
 ) -> dict[str, Any]:
@@ -88,7 +86,11 @@ def overrides(
         if dev.adapter == "alpaca":
             devices[role] = {"address": f"127.0.0.1:{ports.proxy}"}
     return {
-        "clock": {"start": placement.start, "speed": speed, "real_start": real_start},
+        "clock": {
+            "start": placement.start,
+            "speed": speed,
+            "real_start_file": str(real_start_file),
+        },
         "database": {"url": f"sqlite:///{folder / 'pyros.db'}"},
         "folders": {
             "data": str(folder),

@@ -102,13 +102,16 @@ def run_night(obj, config, checked, placement, speed, report_dir, progress_s) ->
     from orchestrator.logs import setup_logging
     from orchestrator.runtime import Runtime
     from orchestrator.supervisor import Supervisor, busy_ports, embedded_processes, pyros_argv
+    from simulators.conductor import Conductor, kill_child
     from simulators.fault_proxy import FaultProxy
     from simulators.night_run import RunPorts, overrides, run_config
+    from simulators.plc_simulator import PlcSimulator
 
     stamp = dt.datetime.now(dt.UTC)
     folder = (config.folders.data / "simulate" / f"{placement.night}-{stamp:%H%M%S}").resolve()
     ports = RunPorts.free()
-    changes = overrides(config, placement, speed, stamp, folder, ports)  # real_start: later
+    gun = folder / "clock-started"  # holds real_start once every process is ready
+    changes = overrides(config, placement, speed, gun, folder, ports)
     run_cfg, cfg_path = run_config(config, changes, folder)
     specs = [s for s in embedded_processes(run_cfg) if s.name != "plc-sim"]  # PLC: in here
     busy = busy_ports(specs)
@@ -117,11 +120,10 @@ def run_night(obj, config, checked, placement, speed, report_dir, progress_s) ->
             click.echo(f"pyros: {line}", err=True)
         return 1
     setup_logging(obj.verbosity, run_cfg.folders.logs, "simulate")
-    boot = Runtime(run_cfg)
-    db.upgrade(boot.engine)
+    runtime = Runtime(run_cfg)  # its clock waits at the start until the gun file is written
+    db.upgrade(runtime.engine)
     # a new database per night: its admin password is printed (or $PYROS_ADMIN_PASSWORD)
-    created = init_site(boot, os.environ.get(ADMIN_PASSWORD_ENV) or None)
-    boot.engine.dispose()
+    created = init_site(runtime, os.environ.get(ADMIN_PASSWORD_ENV) or None)
     hours = (placement.hard_end - placement.start).total_seconds() / 3600
     click.echo(
         f"pyros simulate: night {placement.night} at {run_cfg.site.name}, clock from "
@@ -135,93 +137,45 @@ def run_night(obj, config, checked, placement, speed, report_dir, progress_s) ->
     click.echo(f"pyros simulate: web page on http://{web.host}:{web.port}/")
     if created.admin_password:
         click.echo(f"pyros simulate: user 'admin', password {created.admin_password}")
+    plc = PlcSimulator("127.0.0.1", ports.plc, clock=runtime.clock).start()
     proxy = FaultProxy(("127.0.0.1", ports.alpaca), port=ports.proxy).start()
-    first = [s for s in specs if s.name == "alpaca-simulator"]
-    supervisor = Supervisor(first, pyros_argv(cfg_path, obj.verbosity), run_cfg.folders.logs)
-    launch = Launch(obj, config, checked, placement, speed, changes, folder, ports, proxy)
-    launch.rest = [s for s in specs if s not in first]
-    launch.supervisor = supervisor
-    launch.progress_s = progress_s
-    threading.Thread(target=launch.run, name="launch", daemon=True).start()
+    supervisor = Supervisor(specs, pyros_argv(cfg_path, obj.verbosity), run_cfg.folders.logs)
+    conductor = Conductor(
+        runtime,
+        checked,
+        placement,
+        speed,
+        plc,
+        proxy,
+        kill_child(supervisor),
+        supervisor.stop_event,
+        out=lambda line: click.echo(line),
+        progress_every_s=progress_s,
+    )
+    conductor.ready_url = f"http://127.0.0.1:{ports.alpaca}/management/apiversions"
+    conductor.gun = gun
+    # after the supervisor's signal handlers are in place (only it may stop the run)
+    threading.Timer(0.5, conductor.start).start()
     try:
         code = supervisor.run()
     finally:
         supervisor.stop_event.set()
-        launch.close()
+        conductor.join(30)
         proxy.stop()
-    summary = launch.conductor.summary if launch.conductor else None
-    if summary is None:
-        click.echo("pyros simulate: the night did not start", err=True)
-        return code or 1
+        plc.stop()
+    summary = conductor.summary
     click.echo(
         f"pyros simulate: night {'over' if summary.completed else 'stopped early'}: "
         f"{summary.executed} sequences executed, {summary.frames} light frames, unsafe "
         f"{dt.timedelta(seconds=round(summary.unsafe_s))}, {summary.wall_s:.0f} s of wall time"
     )
     if report_dir is not None:
-        for path in write_report(launch.runtime, placement, report_dir):
+        for path in write_report(runtime, placement, report_dir):
             click.echo(f"pyros simulate: report {path}")
-    launch.runtime.engine.dispose()
+    runtime.engine.dispose()
     if code == 0 and not summary.completed:
         return 1
     return code
-
-
-class Launch:
-    """Start-up in order: the device simulator answers, then the clock is fixed (the run's
-    configuration rewritten with `real_start`), the scenario's time-0 entries are played, and
-    the processes that read the clock start."""
-
-    def __init__(self, obj, config, checked, placement, speed, changes, folder, ports, proxy):
-        self.obj, self.config, self.checked = obj, config, checked
-        self.placement, self.speed, self.changes = placement, speed, changes
-        self.folder, self.ports, self.proxy = folder, ports, proxy
-        self.rest: list = []
-        self.supervisor = None
-        self.progress_s = 5.0
-        self.runtime = None
-        self.plc = None
-        self.conductor = None
-
-    def run(self) -> None:
-        from orchestrator.runtime import Runtime
-        from simulators.conductor import Conductor, kill_child, wait_http
-        from simulators.night_run import STARTUP_S, run_config
-        from simulators.plc_simulator import PlcSimulator
-
-        stop = self.supervisor.stop_event
-        url = f"http://127.0.0.1:{self.ports.alpaca}/management/apiversions"
-        if not wait_http(url, stop, timeout_s=300):
-            click.echo("pyros simulate: the device simulator did not answer", err=True)
-            stop.set()
-            return
-        real_start = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=STARTUP_S)
-        self.changes["clock"]["real_start"] = real_start
-        run_cfg, _ = run_config(self.config, self.changes, self.folder)
-        self.runtime = Runtime(run_cfg)
-        self.plc = PlcSimulator("127.0.0.1", self.ports.plc, clock=self.runtime.clock).start()
-        self.conductor = Conductor(
-            self.runtime,
-            self.checked,
-            self.placement,
-            self.speed,
-            self.plc,
-            self.proxy,
-            kill_child(self.supervisor),
-            stop,
-            out=lambda line: click.echo(line),
-            progress_every_s=self.progress_s,
-        )
-        self.conductor.play_at_start()  # time-0 entries: in place before the night begins
-        for spec in self.rest:
-            self.supervisor.add(spec)
-        self.conductor.start()
-
-    def close(self) -> None:
-        if self.conductor is not None:
-            self.conductor.join(30)
-        if self.plc is not None:
-            self.plc.stop()
 
 
 def write_report(runtime, placement, out_dir: Path) -> tuple[Path, ...]:

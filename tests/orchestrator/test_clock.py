@@ -58,3 +58,13 @@ def test_simulated_clocks_with_one_real_start_agree_whenever_they_are_made():
     assert (a - T0).total_seconds() >= 200  # 2 s of wall time since real_start, ×100
     with pytest.raises(ValueError):
         SimulatedClock(T0, 10, real_start=datetime(2026, 1, 1))
+
+
+def test_a_clock_with_a_start_file_waits_at_its_start_until_the_file_is_written(tmp_path):
+    gun = tmp_path / "clock-started"
+    clock = SimulatedClock(T0, speed=100, real_start_file=gun)
+    assert clock.now() == T0  # no file yet: the clock waits
+    gun.write_text((datetime.now(UTC) - timedelta(seconds=1)).isoformat())
+    assert (clock.now() - T0).total_seconds() >= 100  # 1 s of wall time since, ×100
+    late = SimulatedClock(T0, speed=100, real_start_file=gun)  # a process started later
+    assert abs((late.now() - clock.now()).total_seconds()) < 2.0
