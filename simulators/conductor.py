@@ -113,11 +113,8 @@ class Conductor:
             with self.runtime.sessions() as session:
                 beats = set(session.scalars(select(JobHeartbeat.name)))
                 weather = session.scalar(select(func.count()).select_from(WeatherWatch))
-            return (
-                {"majordome", "planner", "commands"} <= beats
-                and bool(weather)
-                and (self._state() not in ("starting", "startup"))
-            )
+            settled = self._state() in ("day", "parked", "night_waiting", "closed_weather")
+            return {"majordome", "planner", "commands"} <= beats and bool(weather) and settled
 
         if not _until(orchestrator_and_gateway, self.stop, deadline):
             return False

@@ -91,7 +91,7 @@ def test_the_night_runs_by_itself_to_the_end(night):
 def test_requests_executed_and_the_rain_closed_then_reopened(night):
     done, run, folder = night
     with sqlite3.connect(run / "pyros.db") as db:
-        query = "SELECT count(*) FROM sequence WHERE status = 'executed'"
+        query = "SELECT count(*) FROM sequence WHERE status = 'EXECUTED'"
         executed = db.execute(query).fetchone()[0]
         exptimes = {row[0] for row in db.execute(
             "SELECT exposure_s FROM image WHERE image_type = 'light'")}  # fmt: skip
