@@ -122,8 +122,13 @@ class CpuSampler:
 
 
 def smallest_share(series, role: str, window_s: float = 10.0) -> float | None:
+    """The smallest CPU share of `role` over `window_s` windows once it runs (its imports
+    over): an upper bound on its fixed per-wall-second cost."""
     best = None
+    started = [i for i, (_, c) in enumerate(series) if c.get(role, 0) > 0]
     for i, (t0, c0) in enumerate(series):
+        if not started or i < started[0] + 5:  # skip its first 10 s (imports, start-up)
+            continue
         for t1, c1 in series[i + 1 :]:
             if t1 - t0 >= window_s:
                 share = (c1.get(role, 0) - c0.get(role, 0)) / (t1 - t0)
@@ -175,8 +180,9 @@ def main() -> None:
           f"{'off' if args.no_pipeline else 'on'}, load average {os.getloadavg()[0]:.1f}, "
           f"{os.cpu_count()} cores; folder {folder}", flush=True)  # fmt: skip
     t0 = time.monotonic()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # progress lines as they come
     proc = subprocess.Popen(argv, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)  # fmt: skip
+                            text=True, env=env)  # fmt: skip
     sampler = CpuSampler(psutil.Process(proc.pid))
     thread = threading.Thread(target=sampler.run, daemon=True)
     thread.start()
@@ -186,7 +192,7 @@ def main() -> None:
         lines.append(line)
         if line.startswith(("simulate ", "pyros simulate")) or "scenario[" in line:
             print("  " + line.rstrip(), flush=True)
-        if night_start is None and line.startswith("simulate "):
+        if night_start is None and "the night starts" in line:
             night_start = time.monotonic()
         sampler.sample()  # the last samples before the children stop
     code = proc.wait()
@@ -197,7 +203,7 @@ def main() -> None:
     unsafe_s = int(unsafe[1]) * 3600 + int(unsafe[2]) * 60 + int(unsafe[3]) if unsafe else 0
     (run,) = (folder / "var" / "simulate").iterdir()
     with sqlite3.connect(run / "pyros.db") as db:
-        executed = db.execute("SELECT count(*) FROM sequence WHERE status='executed'").fetchone()
+        executed = db.execute("SELECT count(*) FROM sequence WHERE status='EXECUTED'").fetchone()
         frames = dict(db.execute("SELECT image_type, count(*) FROM image GROUP BY image_type"))
         vis_s = db.execute("SELECT coalesce(sum(exposure_s), 0) FROM image WHERE "
                            "image_type='light' AND channel='VIS'").fetchone()[0]  # fmt: skip
@@ -205,7 +211,7 @@ def main() -> None:
     safe_dark_s = max(1.0, dark_s - unsafe_s)
     night_wall_s = time.monotonic() - (night_start or t0)
     print(f"\nexit code {code}; {summary.strip()}")
-    print(f"wall time: {wall_s:.0f} s in all ({night_wall_s:.0f} s from the first progress line)")
+    print(f"wall time: {wall_s:.0f} s in all, {night_wall_s:.0f} s from the start of the night")
     print(f"sequences executed: {executed[0]}; frames: {frames}")
     print(f"efficiency: VIS open-shutter {vis_s / 3600:.2f} h / dark time while safe "
           f"{safe_dark_s / 3600:.2f} h = {vis_s / safe_dark_s:.2f}")  # fmt: skip
