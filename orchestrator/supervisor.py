@@ -126,11 +126,6 @@ class Supervisor:
         self.stop_event = threading.Event()
         self.fatal = ""  # why the supervisor stopped by itself
 
-    def add(self, spec: ProcessSpec) -> None:
-        """Start one more child while `run()` runs (`pyros simulate` starts the device simulator
-        first and the rest once it answers); from any thread."""
-        self.children.append(_Child(spec))  # picked up by the run loop's next turn
-
     def _start(self, child: _Child) -> None:
         argv = [*self.base_argv, *child.spec.argv]
         log.info("starting %s: %s", child.spec.name, " ".join(argv))
@@ -153,7 +148,7 @@ class Supervisor:
         print(f"pyros: started {', '.join(c.spec.name for c in self.children)}; Ctrl-C stops")
         self.fatal = ""
         while not self.stop_event.wait(0.5):
-            for child in list(self.children):
+            for child in self.children:
                 self._check(child)
         self._stop_all()
         if self.fatal:
