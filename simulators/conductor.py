@@ -1,6 +1,7 @@
 """The conductor of a simulated night: plays the scenario, prints progress, ends the night.
 
-Runs beside the supervisor of `pyros simulate`, on the run's shared clock. A scenario entry at
+Runs beside the supervisor of `pyros simulate`, on the run's shared clock, which it starts once
+every process is ready (it writes the clock's start file). A scenario entry at
 `time` t fires when the clock reads start + t × speed (t wall seconds after the run started, as
 in the seed, where scenarios ran in real time); durations in entries (`for_s`, `silent_s`) are
 scenario seconds too. The run ends after dawn, once the majordome is back to day (or parked),
@@ -59,6 +60,8 @@ class Conductor:
         stop: threading.Event,
         out: Callable[[str], None] = print,
         progress_every_s: float = 5.0,
+        ready_url: str = "",
+        gun: Path | None = None,
     ):
         self.runtime = runtime
         self.entries = list(scenario.entries) if scenario else []
@@ -70,6 +73,8 @@ class Conductor:
         self.stop = stop  # set it to end the run (the supervisor's stop event)
         self.out = out
         self.progress_every_s = progress_every_s
+        self.ready_url = ready_url  # the device simulator's management API
+        self.gun = gun  # the clock's real_start_file: the night starts when it is written
         self.summary = NightSummary()
         self.summary_actions_at_start: list[ns.Entry] = []
         self._thread: threading.Thread | None = None
@@ -84,9 +89,6 @@ class Conductor:
             self._thread.join(timeout_s)
 
     # ---- the start: every process ready, then the clock's starting gun ------------------------
-    ready_url = ""  # the device simulator's management API
-    gun: Path | None = None  # the clock's real_start_file (the night starts when written)
-
     def _main(self) -> None:
         try:
             if self.gun is not None and not self._ready():

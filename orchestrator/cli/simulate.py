@@ -2,9 +2,10 @@
 
 The composition root of a simulated night: checks the scenario (before anything starts), places
 the run before dusk of the chosen night, writes the run's configuration in its own folder
-(simulators/night_run.py), starts the PLC simulator and the fault proxy in this process and the
-rest as `pyros start` does (supervised children), plays the scenario (simulators/conductor.py)
-and stops by itself after dawn; then writes the night report when `--report DIR` is given.
+(simulators/night_run.py), runs the PLC simulator, the fault proxy and the scenario's conductor
+in this process and the rest as `pyros start` does (supervised children); the conductor starts
+the shared clock once every process is ready, plays the scenario and stops the run after dawn;
+then the night report is written when `--report DIR` is given.
 """
 
 from __future__ import annotations
@@ -151,9 +152,9 @@ def run_night(obj, config, checked, placement, speed, report_dir, progress_s) ->
         supervisor.stop_event,
         out=lambda line: click.echo(line),
         progress_every_s=progress_s,
+        ready_url=f"http://127.0.0.1:{ports.alpaca}/management/apiversions",
+        gun=gun,
     )
-    conductor.ready_url = f"http://127.0.0.1:{ports.alpaca}/management/apiversions"
-    conductor.gun = gun
     # after the supervisor's signal handlers are in place (only it may stop the run)
     threading.Timer(0.5, conductor.start).start()
     try:
