@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -29,23 +30,55 @@ class RealClock:
 
 
 class SimulatedClock:
-    """Starts at `start` and advances `speed` clock-seconds per real second."""
+    """Starts at `start` and advances `speed` clock-seconds per real second.
 
-    def __init__(self, start: datetime, speed: float = 1.0):
+    By default `start` is read at this object's creation. With `real_start` (a wall instant)
+    the clock reads `start` at that wall instant instead: every process given the same pair
+    agrees on the time, and a restarted process resumes the night instead of replaying it.
+    With `real_start_file`, that instant is read from the file (ISO 8601) once it exists; until
+    then the clock stays at `start`: a starting gun for processes started at different moments.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        speed: float = 1.0,
+        real_start: datetime | None = None,
+        real_start_file: Path | None = None,
+    ):
         if start.tzinfo is None:
             raise ValueError("SimulatedClock start must be timezone-aware")
         if speed <= 0:
             raise ValueError("SimulatedClock speed must be > 0")
+        if real_start is not None and real_start.tzinfo is None:
+            raise ValueError("SimulatedClock real_start must be timezone-aware")
         self._start = start.astimezone(UTC)
         self._speed = speed
-        self._t0 = time.monotonic()
+        self._file = real_start_file
+        self._t0: float | None = time.monotonic()
+        if real_start is not None:
+            self._t0 = self._monotonic_of(real_start)
+        elif real_start_file is not None:
+            self._t0 = None  # read from the file at the first now() after it appears
+
+    @staticmethod
+    def _monotonic_of(instant: datetime) -> float:
+        """The same wall instant in this process's monotonic terms."""
+        return time.monotonic() - (time.time() - instant.timestamp())
 
     @property
     def speed(self) -> float:
         return self._speed
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self._speed)
+        t0 = self._t0
+        if t0 is None:
+            try:
+                instant = datetime.fromisoformat(self._file.read_text().strip())
+            except (OSError, ValueError):
+                return self._start  # the gun has not fired: the clock waits at its start
+            t0 = self._t0 = self._monotonic_of(instant)
+        return self._start + timedelta(seconds=(time.monotonic() - t0) * self._speed)
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds) / self._speed)
@@ -72,8 +105,13 @@ class ManualClock:
         self.advance(max(0.0, seconds))
 
 
-def clock_from_config(start: datetime | None, speed: float) -> Clock:
+def clock_from_config(
+    start: datetime | None,
+    speed: float,
+    real_start: datetime | None = None,
+    real_start_file: Path | None = None,
+) -> Clock:
     """The clock the configuration asks for: real unless a start or a speed ≠ 1 is set."""
     if start is None and speed == 1.0:
         return RealClock()
-    return SimulatedClock(start or datetime.now(UTC), speed)
+    return SimulatedClock(start or datetime.now(UTC), speed, real_start, real_start_file)

@@ -74,8 +74,13 @@ class SiteConfig(_Section):
 class ClockConfig(_Section):
     start: datetime | None = None  # simulated start instant (UTC); none = real time
     speed: Annotated[float, Field(gt=0, le=10000)] = 1.0
+    # the wall instant at which the simulated clock reads `start` (`pyros simulate` sets it so
+    # that its processes share one clock); none = each process's own start
+    real_start: datetime | None = None
+    # or: a file that will hold that instant; until it exists the clock waits at `start`
+    real_start_file: Path | None = None
 
-    @field_validator("start")
+    @field_validator("start", "real_start")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -290,6 +295,13 @@ class SimulatorsConfig(_Section):
     # A demo should not sit UNSAFE for 15 minutes after each start: while the simulators run,
     # this replaces safety.reopen_delay_s. A real site (enabled = false) keeps the safety one.
     reopen_delay_s: Annotated[float, Field(ge=0)] | None = None
+    # Devices follow the accelerated clock (`pyros simulate` turns it on): the device simulator
+    # runs exposures, slews and dome moves clock.speed times faster than real time.
+    devices_follow_clock: bool = False
+
+    def device_time_scale(self, clock_speed: float) -> float:
+        """How many times faster than real time the device simulator runs."""
+        return clock_speed if self.devices_follow_clock else 1.0
 
     @field_validator("alpaca_address")
     @classmethod

@@ -32,7 +32,8 @@ class Runtime:
     def __post_init__(self) -> None:
         configure_astropy_offline()
         if self.clock is None:
-            self.clock = clock_from_config(self.config.clock.start, self.config.clock.speed)
+            c = self.config.clock
+            self.clock = clock_from_config(c.start, c.speed, c.real_start, c.real_start_file)
 
     @cached_property
     def engine(self) -> Engine:

@@ -20,6 +20,7 @@ class ScenarioEvent:
     time_s: float
     simulator: str  # "plcSimulator", "userSimulator", ...
     action: Any  # what the simulator is told to do (simulator-specific)
+    index: int = 0  # its position in the file (1 = the first event after the length)
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,22 @@ def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
         others = [key for key in item if key != "time"]
         if len(others) != 1:
             raise InputError(name, f"needs exactly one simulator key besides 'time' (got {others})")
-        events.append(ScenarioEvent(float(time_s), others[0], item[others[0]]))
+        events.append(ScenarioEvent(float(time_s), others[0], item[others[0]], index))
     events.sort(key=lambda e: e.time_s)  # stable: same-time events keep their file order
     return Scenario(float(length), tuple(events))
 
 
-def load_scenario(path: Path) -> Scenario:
+def read_json(path: Path) -> Any:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(str(path), f"cannot read ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise InputError(str(path), f"invalid JSON: {exc}") from None
-    return parse_scenario(data, str(path))
+
+
+def load_scenario(path: Path) -> Scenario:
+    return parse_scenario(read_json(path), str(path))
 
 
 @dataclass

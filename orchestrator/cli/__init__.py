@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "orchestrator.cli.pipeline",
     "orchestrator.cli.majordome",
     "orchestrator.cli.report",
+    "orchestrator.cli.simulate",
 )
 
 

@@ -103,9 +103,11 @@ def simulate(obj: CliContext) -> None:
 
     config = obj.runtime("alpaca-simulator").config
     host, port = config.simulators.alpaca_host_port
-    yaml_path = prepare(config.folders.data, config.site)
-    argv = simulator_argv(yaml_path, host, port)
-    click.echo(f"pyros: alpaca-simulators on {host}:{port} with {yaml_path}")
+    time_scale = config.simulators.device_time_scale(config.clock.speed)
+    yaml_path = prepare(config.folders.data, config.site, time_scale)
+    argv = simulator_argv(yaml_path, host, port, time_scale)
+    scale = f", {time_scale:g}× real time" if time_scale != 1.0 else ""
+    click.echo(f"pyros: alpaca-simulators on {host}:{port} with {yaml_path}{scale}")
     if obj.verbosity == 0:
         # Its server logs every request: keep that out of the console of `pyros start`.
         log_path = config.folders.logs / "alpaca-simulator.log"
