@@ -180,27 +180,10 @@ def run_night(obj, config, checked, placement, speed, report_dir, progress_s) ->
 
 
 def write_report(runtime, placement, out_dir: Path) -> tuple[Path, ...]:
-    """The night report: the HTML+JSON writer when present, else the majordome's text report.
+    """The night report of the simulated night (HTML + JSON), as the majordome writes it."""
+    from orchestrator.report import write_night_report
 
-    Partial: `orchestrator/report/` (write_night_report) is built on another branch; until it
-    is merged, the text report of orchestrator/majordome/report.py is written instead.
-    """
-    night = placement.night
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        from orchestrator.report import write_night_report  # type: ignore[attr-defined]
-    except ImportError:
-        from orchestrator.clock import ManualClock
-        from orchestrator.majordome.report import report_text
-        from orchestrator.runtime import Runtime
-
-        # report_text reports the night of its clock's now: the run's clock is past dawn
-        at_night = Runtime(runtime.config, ManualClock(placement.times.dusk))
-        at_night.engine = runtime.engine  # the same database
-        path = out_dir / f"night-{night:%Y-%m-%d}.txt"
-        path.write_text(report_text(at_night), encoding="utf-8")
-        return (path,)
-    return tuple(write_night_report(runtime, night, out_dir))
+    return tuple(write_night_report(runtime, placement.night, out_dir))
 
 
 def register(cli: click.Group) -> None:

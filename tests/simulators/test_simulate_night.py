@@ -9,6 +9,7 @@ bias), ~36 s of wall time at ×300 after ~30 s of start-up.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -68,7 +69,7 @@ def night(tmp_path_factory):
 def story(night) -> str:
     """What the night did, for a failure's message: the report and the end of the output."""
     done, run, folder = night
-    reports = list((folder / "report").glob("*")) if (folder / "report").exists() else []
+    reports = list((folder / "report").glob("*.json")) if (folder / "report").exists() else []
     return "".join(p.read_text() for p in reports) + done.stdout[-2000:] + done.stderr[-2000:]
 
 
@@ -108,6 +109,8 @@ def test_a_camera_fault_goes_safe_recovers_and_is_reported(night):
     fault = next(i for i, (s, r) in enumerate(moves) if s == "error" and "camera_vis" in r)
     assert moves[fault - 1][0] == "closing"  # closed and parked before the error state
     assert any(s == "observing" for s, _ in moves[fault:]), story(night)  # observed again
-    (report,) = (folder / "report").iterdir()
-    text = report.read_text()
+    reports = sorted(p.suffix for p in (folder / "report").iterdir())
+    assert reports == [".html", ".json"]
+    (facts,) = [json.loads(p.read_text()) for p in (folder / "report").glob("*.json")]
+    text = json.dumps(facts)  # the faults and the timeline, wherever the report puts them
     assert "simulated device fault" in text and "closed_weather" in text
