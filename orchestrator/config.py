@@ -71,6 +71,17 @@ class SiteConfig(_Section):
         return value
 
 
+TELESCOPE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+DEFAULT_TELESCOPE = "main"  # a single telescope: its orchestrator lease keeps the old name
+
+
+class TelescopeConfig(_Section):
+    """This telescope in a network sharing one database (`pyros start --telescope NAME`)."""
+
+    name: str = Field(default=DEFAULT_TELESCOPE, pattern=TELESCOPE_NAME)  # letters, digits, _ . -
+    claim_ttl_s: Annotated[float, Field(ge=2, le=3600)] = 60.0  # a dead telescope's claim ends
+
+
 class ClockConfig(_Section):
     start: datetime | None = None  # simulated start instant (UTC); none = real time
     speed: Annotated[float, Field(gt=0, le=10000)] = 1.0
@@ -403,6 +414,7 @@ class AutomationEntry(_Section):
 
 class Config(_Section):
     site: SiteConfig
+    telescope: TelescopeConfig = TelescopeConfig()
     clock: ClockConfig = ClockConfig()
     database: DatabaseConfig = DatabaseConfig()
     folders: FoldersConfig = FoldersConfig()
@@ -520,6 +532,15 @@ def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Confi
             "source": source,
         }
     )
+
+
+def with_telescope(config: Config, name: str) -> Config:
+    """`config` for telescope `name` (the `--telescope` flag), validated like the file's key."""
+    try:
+        telescope = TelescopeConfig.model_validate({**config.telescope.model_dump(), "name": name})
+    except ValidationError as exc:
+        raise ConfigError("--telescope", _format_error(exc)[1]) from None
+    return config.model_copy(update={"telescope": telescope})
 
 
 def load_config(path: Path | None = None, cwd: Path | None = None) -> Config:

@@ -25,6 +25,7 @@ from orchestrator.majordome.night import NightTimes, current_night
 from orchestrator.majordome.safety import SafetyReader, Verdict
 from orchestrator.majordome.states import OPENING_MOVES, State, StateStore
 from orchestrator.model import Schedule, ScheduleEntry, Sequence, SequenceStatus
+from orchestrator.network.claim import Claims, free_for
 
 log = logging.getLogger(__name__)
 M = State
@@ -39,6 +40,8 @@ class Majordome:
         self.observer = observer
         self.reader = reader or SafetyReader(runtime)
         self.store = StateStore(runtime, cached=True)
+        telescope = runtime.config.telescope
+        self.claims = Claims(runtime.sessions, telescope.name, telescope.claim_ttl_s)
         self.verdict = Verdict(False, ("safety not read yet",))
         self._lock = threading.RLock()  # one decision at a time (tick, pre-emption, commands)
         self._reacting = threading.Lock()  # one safety reaction at a time
@@ -103,10 +106,13 @@ class Majordome:
         return True, ""
 
     def next_due(self) -> int | None:
-        """The planned sequence whose entry of the newest schedule has started, earliest first."""
+        """The planned sequence whose entry of this telescope's newest schedule has started,
+        earliest first; one another telescope claims is skipped."""
         now = self.now()
+        telescope = self.claims.telescope
         latest = (
             select(Schedule.id)
+            .where(Schedule.telescope == telescope)
             .order_by(Schedule.created.desc(), Schedule.id.desc())
             .limit(1)
             .scalar_subquery()
@@ -120,6 +126,7 @@ class Majordome:
                     ScheduleEntry.start <= now,
                     ScheduleEntry.end > now,
                     Sequence.status == S.PLANNED,
+                    free_for(telescope, self.claims.now()),
                 )
                 .order_by(ScheduleEntry.start)
                 .limit(1)
@@ -278,11 +285,20 @@ class Majordome:
         if self._reacting.locked() or not self.verdict.is_safe:
             # the tick decided before the weather turned: the reaction has the dome now
             raise IllegalTransition(f"sequence {sequence_id} not started: safety reaction")
+        if not self.claims.claim(sequence_id):  # the network: one telescope per sequence
+            raise IllegalTransition(
+                f"sequence {sequence_id} not started: another telescope claims it, "
+                "or it is no longer planned"
+            )
         self.store.set(current_sequence_id=sequence_id)
+
+        def lost(reason: str) -> None:
+            self.observer.abort("interrupted", reason)
 
         def run() -> None:
             try:
-                result = self.observer.execute(sequence_id)
+                with self.claims.kept(sequence_id, lost):
+                    result = self.observer.execute(sequence_id)
             except Exception as exc:  # not PLANNED any more, or the observer busy: skip it
                 log.error("sequence %s not started: %s", sequence_id, exc)
                 self.store.set(current_sequence_id=None)
