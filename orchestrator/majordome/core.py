@@ -42,6 +42,7 @@ class Majordome:
         self.store = StateStore(runtime, cached=True)
         telescope = runtime.config.telescope
         self.claims = Claims(runtime.sessions, telescope.name, telescope.claim_ttl_s)
+        self._taken_seen: set[int] = set()  # due sequences another telescope took
         self.verdict = Verdict(False, ("safety not read yet",))
         self._lock = threading.RLock()  # one decision at a time (tick, pre-emption, commands)
         self._reacting = threading.Lock()  # one safety reaction at a time
@@ -107,7 +108,20 @@ class Majordome:
 
     def next_due(self) -> int | None:
         """The planned sequence whose entry of this telescope's newest schedule has started,
-        earliest first; one another telescope claims is skipped."""
+        earliest first. One that another telescope claims is skipped, and this telescope
+        re-plans at once (once per such sequence) so that its next sequence starts now
+        rather than at the entry it planned after the one taken."""
+        found, taken = self._due()
+        fresh = taken - self._taken_seen
+        if found is None and fresh:
+            self._taken_seen |= fresh
+            log.info("sequences %s taken by another telescope: re-planning", sorted(fresh))
+            self._replan("taken by another telescope", delayed=False)
+            found, _ = self._due()
+        return found
+
+    def _due(self) -> tuple[int | None, set[int]]:
+        """(the first due sequence free for this telescope, the due ones another claims)."""
         now = self.now()
         telescope = self.claims.telescope
         latest = (
@@ -118,19 +132,24 @@ class Majordome:
             .scalar_subquery()
         )
         with self.runtime.sessions() as session:
-            return session.scalar(
-                select(ScheduleEntry.sequence_id)
+            rows = session.execute(
+                select(
+                    ScheduleEntry.sequence_id,
+                    Sequence.status,
+                    free_for(telescope, self.claims.now()),
+                )
                 .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
                 .where(
                     ScheduleEntry.schedule_id == latest,
                     ScheduleEntry.start <= now,
                     ScheduleEntry.end > now,
-                    Sequence.status == S.PLANNED,
-                    free_for(telescope, self.claims.now()),
+                    Sequence.status.in_((S.PLANNED, S.EXECUTING)),
                 )
                 .order_by(ScheduleEntry.start)
-                .limit(1)
-            )
+            ).all()
+        taken = {sid for sid, _, free in rows if not free}
+        first = next((sid for sid, status, free in rows if free and status == S.PLANNED), None)
+        return first, taken
 
     # ---- moves --------------------------------------------------------------------------------
 
