@@ -6,6 +6,7 @@ A wrong value raises `ConfigError` naming the dotted key and the reason.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime
 from importlib import resources
@@ -78,8 +79,15 @@ DEFAULT_TELESCOPE = "main"  # a single telescope: its orchestrator lease keeps t
 class TelescopeConfig(_Section):
     """This telescope in a network sharing one database (`pyros start --telescope NAME`)."""
 
-    name: str = Field(default=DEFAULT_TELESCOPE, pattern=TELESCOPE_NAME)  # letters, digits, _ . -
+    name: str = DEFAULT_TELESCOPE
     claim_ttl_s: Annotated[float, Field(ge=2, le=3600)] = 60.0  # a dead telescope's claim ends
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.match(TELESCOPE_NAME, value):
+            raise ValueError("must be 1-32 letters, digits, '_', '.' or '-', starting with one")
+        return value
 
 
 class ClockConfig(_Section):
