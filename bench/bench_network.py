@@ -1,17 +1,19 @@
 """Network benchmark: telescopes sharing one PostgreSQL database through a whole night.
 
-    .venv/bin/python bench/bench_network.py [--sequences 200] [--telescopes 2] [--speed 300]
-        [--kill-at-h 4] [--claim-ttl-s 3]
+    .venv/bin/python bench/bench_network.py [--sequences 200] [--telescopes 2] [--step-s 30]
+        [--kill-at-h 4] [--claim-ttl-s 120]
 
 A real PostgreSQL server (tests/pg.py), the real planner (`replan` per telescope, for its own
-site config), claims and status moves (`Claims`, `observer.progress`), on one accelerated
-clock from civil dusk to dawn at COLIBRI (night of 2026-11-24). The devices are not simulated:
+site config), claims and status moves (`Claims`, `observer.progress`), on one night clock
+from nautical dusk to dawn at COLIBRI (night of 2026-11-24) that advances by steps once every
+telescope has done its step (re-plans cost no night time). The devices are not simulated:
 "executing" a sequence is holding it (claim renewed) for its duration on the clock, so the
 figures are those of the shared pool (planning, claims, contention, take-over), not of optics.
 With --kill-at-h, the last telescope stops dead mid-sequence at that hour of the night
-(no release, no renewal), and another takes the sequence over once the claim expires.
+(no release, no renewal), and another takes the sequence over once the claim expires (claim
+times on the night clock here; wall-clock UTC in the orchestrator).
 Prints: sequences executed per telescope, executed twice (must be 0), claims refused,
-re-plans and their wall time, each telescope's busy fraction of the night, the take-over delay.
+re-plans and their wall time, each telescope's busy fraction of the night, the take-over.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select  # noqa: E402
 
 from orchestrator import db  # noqa: E402
-from orchestrator.clock import SimulatedClock  # noqa: E402
+from orchestrator.clock import ManualClock  # noqa: E402
 from orchestrator.config import default_config_text, parse_config, with_telescope  # noqa: E402
 from orchestrator.errors import IllegalTransition  # noqa: E402
 from orchestrator.model import (  # noqa: E402
@@ -86,21 +88,58 @@ def add_pool(runtime: Runtime, n: int, dusk: datetime, dawn: datetime, seed: int
         return [s.id for s in request.sequences]
 
 
-class Telescope(threading.Thread):
-    """One telescope's loop: re-plan, claim the due sequence, hold it for its duration."""
+class Lockstep:
+    """The night's clock, advanced by `step_s` once every live telescope finished its step:
+    a re-plan that takes seconds of wall time costs no observing time (the planner's speed is
+    bench_planner.py's subject, not this one's)."""
 
-    def __init__(self, runtime: Runtime, dawn: datetime, kill_at: datetime | None) -> None:
+    def __init__(self, clock: ManualClock, step_s: float, parties: int) -> None:
+        self.clock, self.step_s, self.parties = clock, step_s, parties
+        self.waiting = 0
+        self.generation = 0
+        self.cond = threading.Condition()
+
+    def _advance(self) -> None:
+        self.waiting = 0
+        self.generation += 1
+        self.clock.advance(self.step_s)
+        self.cond.notify_all()
+
+    def wait(self) -> None:
+        with self.cond:
+            generation = self.generation
+            self.waiting += 1
+            if self.waiting >= self.parties:
+                self._advance()
+                return
+            while generation == self.generation:
+                self.cond.wait()
+
+    def leave(self) -> None:
+        with self.cond:
+            self.parties -= 1
+            if self.parties and self.waiting >= self.parties:
+                self._advance()
+
+
+class Telescope(threading.Thread):
+    """One telescope: re-plan when needed, claim the due sequence, hold it for its duration
+    (claim renewed at every step, on the night's clock: a live telescope's claim never
+    expires while the others plan; a dead one's expires `claim_ttl_s` night seconds later)."""
+
+    def __init__(
+        self, runtime: Runtime, dawn: datetime, step: Lockstep, kill_at: datetime | None
+    ) -> None:
         super().__init__(name=runtime.config.telescope.name, daemon=True)
-        self.runtime = runtime
-        self.dawn = dawn
-        self.kill_at = kill_at
+        self.runtime, self.dawn, self.step, self.kill_at = runtime, dawn, step, kill_at
         t = runtime.config.telescope
-        self.claims = Claims(runtime.sessions, t.name, t.claim_ttl_s)
+        self.claims = Claims(runtime.sessions, t.name, t.claim_ttl_s, now=runtime.clock.now)
         self.executed: list[int] = []
         self.refused = 0
         self.replans_s: list[float] = []
         self.busy_s = 0.0
         self.killed_holding: int | None = None
+        self.taken_over: list[int] = []
 
     def plan(self, trigger: str) -> None:
         started = time.monotonic()
@@ -130,49 +169,62 @@ class Telescope(threading.Thread):
 
     def run(self) -> None:
         clock = self.runtime.clock
+        running: tuple[int, datetime, float] | None = None
         self.plan("first plan")
         while clock.now() < self.dawn:
-            takeover = self.claims.take_over_expired(clock.now())
-            if takeover:
-                self.plan("claims expired")
-            due = self.due()
-            if not due:
-                time.sleep(0.02)
-                continue
-            sid = self.claims.claim_first(due)
-            if sid is None or sid != due[0]:
-                self.refused += 1
-            if sid is None:
-                self.plan("taken by another telescope")
-                continue
-            try:
-                progress.start(self.runtime, sid, clock.now())
-            except IllegalTransition:  # re-planned away meanwhile
+            now = clock.now()
+            if running is not None and now >= running[1]:
+                sid, _, duration_s = running
+                progress.finish(self.runtime, sid, now)
                 self.claims.release(sid)
-                continue
-            with self.runtime.sessions() as session:
-                duration_s = session.get(Sequence, sid).duration_s
-            end = clock.now() + timedelta(seconds=duration_s)
-            while clock.now() < end:
-                if self.kill_at is not None and clock.now() >= self.kill_at:
-                    self.killed_holding = sid  # dead: no finish, no release, no renewal
-                    return
-                time.sleep(min(self.claims.ttl_s / 3, 0.05))
-                self.claims.renew(sid)
-            progress.finish(self.runtime, sid, clock.now())
-            self.claims.release(sid)
-            self.executed.append(sid)
-            self.busy_s += duration_s
-            self.plan("sequence ended")
+                self.executed.append(sid)
+                self.busy_s += duration_s
+                running = None
+            if running is not None and self.kill_at is not None and now >= self.kill_at:
+                self.killed_holding = running[0]  # dead: no finish, no release, no renewal
+                self.step.leave()
+                return
+            if running is None:
+                taken = self.claims.take_over_expired(now)
+                if taken:
+                    self.taken_over += taken
+                    self.plan("claims expired")
+                due = self.due()
+                sid = self.claims.claim_first(due) if due else None
+                if due and sid != due[0]:
+                    self.refused += 1
+                if due and sid is None:  # as the majordome: re-plan, try the new schedule now
+                    self.plan("taken by another telescope")
+                    due = self.due()
+                    sid = self.claims.claim_first(due) if due else None
+                if sid is not None:
+                    try:
+                        progress.start(self.runtime, sid, now)
+                    except IllegalTransition:  # re-planned away meanwhile
+                        self.claims.release(sid)
+                    else:
+                        with self.runtime.sessions() as session:
+                            duration_s = session.get(Sequence, sid).duration_s
+                        end = now + timedelta(seconds=duration_s)
+                        running = (sid, end, duration_s)
+            elif not self.claims.renew(running[0]):
+                raise RuntimeError(f"{self.name} lost its claim on sequence {running[0]}")
+            self.step.wait()
+        if running is not None:  # it runs past dawn: let it end
+            progress.finish(self.runtime, running[0], clock.now())
+            self.claims.release(running[0])
+            self.executed.append(running[0])
+            self.busy_s += running[2]
+        self.step.leave()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequences", type=int, default=200)
     parser.add_argument("--telescopes", type=int, default=2)
-    parser.add_argument("--speed", type=float, default=300.0)
+    parser.add_argument("--step-s", type=float, default=30.0, help="clock step (night seconds)")
     parser.add_argument("--kill-at-h", type=float, default=4.0, help="0: nobody is killed")
-    parser.add_argument("--claim-ttl-s", type=float, default=3.0)
+    parser.add_argument("--claim-ttl-s", type=float, default=120.0, help="night seconds")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -189,20 +241,18 @@ def main() -> None:
         )
         dusk = datetime.fromtimestamp(grid.twilights["nautical"][0], UTC)
         dawn = datetime.fromtimestamp(grid.twilights["nautical"][1], UTC)
-        clock = SimulatedClock(dusk, args.speed)  # replaced at the start of the night
+        clock = ManualClock(dusk)
         runtimes = [
             Runtime(with_telescope(base, f"t{i + 1}"), clock) for i in range(args.telescopes)
         ]
         db.upgrade(runtimes[0].engine)
         ids = add_pool(runtimes[0], args.sequences, dusk, dawn, args.seed)
         kill_at = dusk + timedelta(hours=args.kill_at_h) if args.kill_at_h > 0 else None
+        step = Lockstep(clock, args.step_s, len(runtimes))
         scopes = [
-            Telescope(rt, dawn, kill_at if i == len(runtimes) - 1 else None)
+            Telescope(rt, dawn, step, kill_at if i == len(runtimes) - 1 else None)
             for i, rt in enumerate(runtimes)
         ]
-        clock = SimulatedClock(dusk, args.speed)  # the night starts now, for every telescope
-        for rt in runtimes:
-            rt.clock = clock
         started = time.monotonic()
         for scope in scopes:
             scope.start()
@@ -218,8 +268,8 @@ def main() -> None:
         print(
             f"network night: {args.sequences} sequences, {args.telescopes} telescopes on one "
             f"PostgreSQL, COLIBRI {dusk:%Y-%m-%d %H:%M}-{dawn:%H:%M} UTC (nautical), "
-            f"clock x{args.speed:g}, "
-            f"claim TTL {args.claim_ttl_s:g} s wall; wall time {wall_s:.0f} s"
+            f"clock steps of {args.step_s:g} s, "
+            f"claim TTL {args.claim_ttl_s:g} s; wall time {wall_s:.0f} s"
         )
         for scope in scopes:
             replans = scope.replans_s
@@ -242,15 +292,13 @@ def main() -> None:
         dead = next((s.killed_holding for s in scopes if s.killed_holding), None)
         if dead is not None:
             with runtimes[0].sessions() as session:
-                row = session.get(Sequence, dead)
-                print(
-                    f"  killed telescope's sequence {dead}: now {row.status}"
-                    + (
-                        f", executed by {[s.name for s in scopes if dead in s.executed]}"
-                        if counts[dead]
-                        else ""
-                    )
-                )
+                status = session.get(Sequence, dead).status
+            takers = [s.name for s in scopes if dead in s.taken_over]
+            doers = [s.name for s in scopes if dead in s.executed]
+            print(
+                f"  the killed telescope's sequence {dead}: taken over by {takers}, "
+                f"executed by {doers}, now {status}"
+            )
         for rt in runtimes:
             rt.engine.dispose()
     finally:

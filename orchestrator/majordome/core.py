@@ -351,7 +351,11 @@ class Majordome:
                 ).start()
             self.wake.set()
 
-        self._start_worker("sequence", run)
+        try:
+            self._start_worker("sequence", run)
+        except IllegalTransition:
+            self.claims.release(sequence_id)  # not started: free for another telescope
+            raise
 
     def start_calibration(self, kind: str, work: Callable[[], object]) -> None:
         def run() -> None:
