@@ -146,30 +146,35 @@ class Telescope(threading.Thread):
         replan(self.runtime, trigger)
         self.replans_s.append(time.monotonic() - started)
 
-    def due(self) -> list[int]:
+    def due(self) -> tuple[list[int], set[int]]:
+        """(due sequences free for this telescope, due ones another telescope claims)."""
         now = self.runtime.clock.now()
         with self.runtime.sessions() as session:
             latest = session.scalar(
                 select(func.max(Schedule.id)).where(Schedule.telescope == self.name)
             )
-            return list(
-                session.scalars(
-                    select(ScheduleEntry.sequence_id)
-                    .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
-                    .where(
-                        ScheduleEntry.schedule_id == latest,
-                        ScheduleEntry.start <= now,
-                        ScheduleEntry.end > now,
-                        Sequence.status == S.PLANNED,
-                        free_for(self.name, self.claims.now()),
-                    )
-                    .order_by(ScheduleEntry.start)
+            rows = session.execute(
+                select(
+                    ScheduleEntry.sequence_id,
+                    Sequence.status,
+                    free_for(self.name, self.claims.now()),
                 )
-            )
+                .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
+                .where(
+                    ScheduleEntry.schedule_id == latest,
+                    ScheduleEntry.start <= now,
+                    ScheduleEntry.end > now,
+                    Sequence.status.in_((S.PLANNED, S.EXECUTING)),
+                )
+                .order_by(ScheduleEntry.start)
+            ).all()
+        free = [sid for sid, status, ok in rows if ok and status == S.PLANNED]
+        return free, {sid for sid, _, ok in rows if not ok}
 
     def run(self) -> None:
         clock = self.runtime.clock
         running: tuple[int, datetime, float] | None = None
+        seen: set[int] = set()  # due sequences another telescope took, re-planned for
         self.plan("first plan")
         while clock.now() < self.dawn:
             now = clock.now()
@@ -189,13 +194,15 @@ class Telescope(threading.Thread):
                 if taken:
                     self.taken_over += taken
                     self.plan("claims expired")
-                due = self.due()
+                due, taken = self.due()
                 sid = self.claims.claim_first(due) if due else None
                 if due and sid != due[0]:
                     self.refused += 1
-                if due and sid is None:  # as the majordome: re-plan, try the new schedule now
+                if sid is None and (due or taken - seen):
+                    # as the majordome: its due sequence was taken, re-plan and try at once
+                    seen |= taken
                     self.plan("taken by another telescope")
-                    due = self.due()
+                    due, _ = self.due()
                     sid = self.claims.claim_first(due) if due else None
                 if sid is not None:
                     try:

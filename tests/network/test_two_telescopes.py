@@ -59,8 +59,8 @@ def second_simulator(tmp_path_factory):
 
 def _network(tmp_path: Path, url: str, east: Peer, west: Peer, ttl_s: float = 60.0):
     """The site with telescope "east" (its runtime) and a runtime for telescope "west"."""
-    reset_alpaca(east)
-    reset_alpaca(west)
+    for peer in (east, west):  # a loaded machine may answer the reload after 2 s: ask again
+        wait_for(lambda peer=peer: reset_alpaca(peer) or True, 60, 0.5, what="simulator reset")
     ttl = {"claim_ttl_s = 60.0": f"claim_ttl_s = {ttl_s}"}
     site = make_site(tmp_path / "east", url, alpaca_devices_toml(east.address), ttl)
     site.runtime.config = with_telescope(site.runtime.config, "east")
@@ -113,8 +113,9 @@ def test_two_telescopes_execute_the_pool_once(tmp_path, pg_url, alpaca_simulator
     west_stop = threading.Event()
     west_thread = None
     try:
-        site.start_orchestrator()
         west_thread = _run(west, west_stop)
+        wait_for(lambda: "executing" in statuses(east, ids).values(), 90, 0.1, what="west busy")
+        site.start_orchestrator()  # its first planned sequence is west's: it re-plans, goes on
         wait_for(
             lambda: set(statuses(east, ids).values()) == {"executed"},
             240,
