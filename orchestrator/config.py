@@ -6,6 +6,7 @@ A wrong value raises `ConfigError` naming the dotted key and the reason.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime
 from importlib import resources
@@ -68,6 +69,24 @@ class SiteConfig(_Section):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+
+TELESCOPE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+DEFAULT_TELESCOPE = "main"  # a single telescope: its orchestrator lease keeps the old name
+
+
+class TelescopeConfig(_Section):
+    """This telescope in a network sharing one database (`pyros start --telescope NAME`)."""
+
+    name: str = DEFAULT_TELESCOPE
+    claim_ttl_s: Annotated[float, Field(ge=2, le=3600)] = 60.0  # a dead telescope's claim ends
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.match(TELESCOPE_NAME, value):
+            raise ValueError("must be 1-32 letters, digits, '_', '.' or '-', starting with one")
         return value
 
 
@@ -416,6 +435,7 @@ class AutomationEntry(_Section):
 
 class Config(_Section):
     site: SiteConfig
+    telescope: TelescopeConfig = TelescopeConfig()
     clock: ClockConfig = ClockConfig()
     database: DatabaseConfig = DatabaseConfig()
     folders: FoldersConfig = FoldersConfig()
@@ -533,6 +553,15 @@ def _resolve_paths(config: Config, base_dir: Path, source: Path | None) -> Confi
             "source": source,
         }
     )
+
+
+def with_telescope(config: Config, name: str) -> Config:
+    """`config` for telescope `name` (the `--telescope` flag), validated like the file's key."""
+    try:
+        telescope = TelescopeConfig.model_validate({**config.telescope.model_dump(), "name": name})
+    except ValidationError as exc:
+        raise ConfigError("--telescope", _format_error(exc)[1]) from None
+    return config.model_copy(update={"telescope": telescope})
 
 
 def load_config(path: Path | None = None, cwd: Path | None = None) -> Config:

@@ -1,4 +1,5 @@
-"""At most one orchestrator per database: a lease row (holder, since, expiry) renewed by a thread.
+"""At most one orchestrator per telescope per database: a lease row (holder, since, expiry)
+renewed by a thread (named "orchestrator", or "orchestrator:NAME" for `--telescope NAME`).
 
 `acquire()` takes the `process_lease` row named "orchestrator" when it is free, expired, or held
 by a dead process of this host; otherwise it *refuses* with `LeaseHeld`, one line naming the
@@ -33,6 +34,13 @@ log = logging.getLogger(__name__)
 ORCHESTRATOR = "orchestrator"
 LEASE_TTL_S = 30.0
 EXIT_LEASE_HELD = 3  # = supervisor.EXIT_LEASE_HELD: it stops everything instead of restarting
+
+
+def lease_name(telescope: str) -> str:
+    """The orchestrator lease of one telescope ("orchestrator" for the default, single one)."""
+    from orchestrator.config import DEFAULT_TELESCOPE
+
+    return ORCHESTRATOR if telescope == DEFAULT_TELESCOPE else f"{ORCHESTRATOR}:{telescope}"
 
 
 class LeaseHeld(Exception):
@@ -121,7 +129,10 @@ class Lease:
 
 @contextmanager
 def held_lease(
-    sessions: sessionmaker[Session], stop: threading.Event, ttl_s: float = LEASE_TTL_S
+    sessions: sessionmaker[Session],
+    stop: threading.Event,
+    ttl_s: float = LEASE_TTL_S,
+    name: str = ORCHESTRATOR,
 ) -> Iterator[Lease]:
     """Acquire (LeaseHeld if taken), renew from a thread every ttl/3, release on exit.
 
@@ -129,7 +140,7 @@ def held_lease(
     conditional on the holder, so it survives the outage unless another process took it, in
     which case `stop` is set: two orchestrators never keep running on one database.
     """
-    lease = Lease(sessions, ttl_s=ttl_s)
+    lease = Lease(sessions, name=name, ttl_s=ttl_s)
     lease.acquire()
     done = threading.Event()
 
@@ -166,7 +177,10 @@ def held_lease(
 
 
 def run_with_lease(
-    sessions: sessionmaker[Session], stop: threading.Event, run: Callable[[], None]
+    sessions: sessionmaker[Session],
+    stop: threading.Event,
+    run: Callable[[], None],
+    name: str = ORCHESTRATOR,
 ) -> None:
     """`pyros orchestrator`: run `run()` holding the lease; exit 3 with one line if it is held.
 
@@ -176,7 +190,7 @@ def run_with_lease(
     failing = ""
     while not stop.is_set():
         try:
-            with held_lease(sessions, stop):
+            with held_lease(sessions, stop, name=name):
                 run()
             return
         except LeaseHeld as exc:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from orchestrator.config import Config
+from orchestrator.config import DEFAULT_TELESCOPE, Config
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,10 @@ class ProcessSpec:
 def embedded_processes(config: Config) -> list[ProcessSpec]:
     """What `pyros start` runs: the three PyROS processes, and the simulators if enabled."""
     web = ((config.web.host, config.web.port),)
-    specs = [ProcessSpec("orchestrator", ("orchestrator",)), ProcessSpec("web", ("web",), web)]
+    orchestrator: tuple[str, ...] = ("orchestrator",)
+    if config.telescope.name != DEFAULT_TELESCOPE:  # `pyros start --telescope NAME`
+        orchestrator += ("--telescope", config.telescope.name)
+    specs = [ProcessSpec("orchestrator", orchestrator), ProcessSpec("web", ("web",), web)]
     if config.simulators.enabled:
         specs.append(ProcessSpec("plc-sim", ("plc-sim",), (config.plc.host_port,)))
         # alpaca-simulators for every device of the default config (`pyros devices simulate`).

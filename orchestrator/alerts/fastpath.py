@@ -56,7 +56,13 @@ def store_urgent_schedule(
 ) -> Schedule:
     """The previous schedule with the urgent sequence first, from now; the sequence is planned."""
     end = now + timedelta(seconds=sequence.duration_s)
-    previous = session.scalars(select(Schedule).order_by(Schedule.id.desc()).limit(1)).first()
+    telescope = config.telescope.name
+    previous = session.scalars(
+        select(Schedule)
+        .where(Schedule.telescope == telescope)
+        .order_by(Schedule.id.desc())
+        .limit(1)
+    ).first()
     grid = tonight(Site.from_config(config.site), config.site.timezone, now)
     schedule = Schedule(
         created=now,
@@ -64,6 +70,7 @@ def store_urgent_schedule(
         night_start=previous.night_start if previous else now,
         night_end=previous.night_end if previous else end,
         trigger="alert",
+        telescope=telescope,
         score=previous.score if previous else 0.0,
         notes=f"urgent sequence {sequence.id} first (alert fast path); full re-plan follows",
     )

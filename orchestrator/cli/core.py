@@ -9,7 +9,7 @@ import threading
 
 import click
 
-from orchestrator.cli.context import CliContext
+from orchestrator.cli.context import CliContext, telescope_option
 
 ADMIN_PASSWORD_ENV = "PYROS_ADMIN_PASSWORD"
 
@@ -50,6 +50,7 @@ def status(obj: CliContext, as_json: bool) -> None:
 
 
 @click.command()
+@telescope_option
 @click.pass_obj
 def start(obj: CliContext) -> None:
     """Start everything of the embedded default, supervised; Ctrl-C stops it all cleanly."""
@@ -66,17 +67,19 @@ def start(obj: CliContext) -> None:
 
 
 @click.command("orchestrator")
+@telescope_option
 @click.pass_obj
 def orchestrator_cmd(obj: CliContext) -> None:
-    """Run the orchestrator's jobs alone (what `pyros start` supervises)."""
+    """Run the orchestrator's jobs alone (what `pyros start` supervises); one per telescope."""
     from orchestrator.jobs import run_orchestrator
-    from orchestrator.lease import run_with_lease
+    from orchestrator.lease import lease_name, run_with_lease
 
     runtime = obj.runtime("orchestrator")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    run_with_lease(runtime.sessions, stop, lambda: run_orchestrator(runtime, stop))
+    name = lease_name(runtime.config.telescope.name)
+    run_with_lease(runtime.sessions, stop, lambda: run_orchestrator(runtime, stop), name)
 
 
 @click.command()

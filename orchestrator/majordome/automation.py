@@ -29,7 +29,14 @@ def queue_action(action: str, name: str) -> None:
 
 
 def job_store(runtime) -> SQLAlchemyJobStore:
-    return SQLAlchemyJobStore(engine=runtime.engine)
+    """The stored jobs of this telescope (each telescope of a network has its own table)."""
+    from orchestrator.config import DEFAULT_TELESCOPE
+
+    name = runtime.config.telescope.name
+    if name == DEFAULT_TELESCOPE:
+        return SQLAlchemyJobStore(engine=runtime.engine)
+    table = "apscheduler_jobs_" + "".join(c if c.isalnum() else "_" for c in name.lower())
+    return SQLAlchemyJobStore(engine=runtime.engine, tablename=table)
 
 
 def install(scheduler, runtime) -> list[str]:

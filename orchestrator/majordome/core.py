@@ -25,6 +25,7 @@ from orchestrator.majordome.night import NightTimes, current_night
 from orchestrator.majordome.safety import SafetyReader, Verdict
 from orchestrator.majordome.states import OPENING_MOVES, State, StateStore
 from orchestrator.model import Schedule, ScheduleEntry, Sequence, SequenceStatus
+from orchestrator.network.claim import Claims, free_for
 
 log = logging.getLogger(__name__)
 M = State
@@ -39,6 +40,9 @@ class Majordome:
         self.observer = observer
         self.reader = reader or SafetyReader(runtime)
         self.store = StateStore(runtime, cached=True)
+        telescope = runtime.config.telescope
+        self.claims = Claims(runtime.sessions, telescope.name, telescope.claim_ttl_s)
+        self._taken_seen: set[int] = set()  # due sequences another telescope took
         self.verdict = Verdict(False, ("safety not read yet",))
         self._lock = threading.RLock()  # one decision at a time (tick, pre-emption, commands)
         self._reacting = threading.Lock()  # one safety reaction at a time
@@ -103,27 +107,49 @@ class Majordome:
         return True, ""
 
     def next_due(self) -> int | None:
-        """The planned sequence whose entry of the newest schedule has started, earliest first."""
+        """The planned sequence whose entry of this telescope's newest schedule has started,
+        earliest first. One that another telescope claims is skipped, and this telescope
+        re-plans at once (once per such sequence) so that its next sequence starts now
+        rather than at the entry it planned after the one taken."""
+        found, taken = self._due()
+        fresh = taken - self._taken_seen
+        if found is None and fresh:
+            self._taken_seen |= fresh
+            log.info("sequences %s taken by another telescope: re-planning", sorted(fresh))
+            self._replan("taken by another telescope", delayed=False)
+            found, _ = self._due()
+        return found
+
+    def _due(self) -> tuple[int | None, set[int]]:
+        """(the first due sequence free for this telescope, the due ones another claims)."""
         now = self.now()
+        telescope = self.claims.telescope
         latest = (
             select(Schedule.id)
+            .where(Schedule.telescope == telescope)
             .order_by(Schedule.created.desc(), Schedule.id.desc())
             .limit(1)
             .scalar_subquery()
         )
         with self.runtime.sessions() as session:
-            return session.scalar(
-                select(ScheduleEntry.sequence_id)
+            rows = session.execute(
+                select(
+                    ScheduleEntry.sequence_id,
+                    Sequence.status,
+                    free_for(telescope, self.claims.now()),
+                )
                 .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
                 .where(
                     ScheduleEntry.schedule_id == latest,
                     ScheduleEntry.start <= now,
                     ScheduleEntry.end > now,
-                    Sequence.status == S.PLANNED,
+                    Sequence.status.in_((S.PLANNED, S.EXECUTING)),
                 )
                 .order_by(ScheduleEntry.start)
-                .limit(1)
-            )
+            ).all()
+        taken = {sid for sid, _, free in rows if not free}
+        first = next((sid for sid, status, free in rows if free and status == S.PLANNED), None)
+        return first, taken
 
     # ---- moves --------------------------------------------------------------------------------
 
@@ -278,11 +304,20 @@ class Majordome:
         if self._reacting.locked() or not self.verdict.is_safe:
             # the tick decided before the weather turned: the reaction has the dome now
             raise IllegalTransition(f"sequence {sequence_id} not started: safety reaction")
+        if not self.claims.claim(sequence_id):  # the network: one telescope per sequence
+            raise IllegalTransition(
+                f"sequence {sequence_id} not started: another telescope claims it, "
+                "or it is no longer planned"
+            )
         self.store.set(current_sequence_id=sequence_id)
+
+        def lost(reason: str) -> None:
+            self.observer.abort("interrupted", reason)
 
         def run() -> None:
             try:
-                result = self.observer.execute(sequence_id)
+                with self.claims.kept(sequence_id, lost):
+                    result = self.observer.execute(sequence_id)
             except Exception as exc:  # not PLANNED any more, or the observer busy: skip it
                 log.error("sequence %s not started: %s", sequence_id, exc)
                 self.store.set(current_sequence_id=None)
@@ -316,7 +351,11 @@ class Majordome:
                 ).start()
             self.wake.set()
 
-        self._start_worker("sequence", run)
+        try:
+            self._start_worker("sequence", run)
+        except IllegalTransition:
+            self.claims.release(sequence_id)  # not started: free for another telescope
+            raise
 
     def start_calibration(self, kind: str, work: Callable[[], object]) -> None:
         def run() -> None:

@@ -22,6 +22,7 @@ from orchestrator.majordome.core import REPLANNABLE_CAUSES, Majordome
 from orchestrator.majordome.monitor import SafetyWatcher
 from orchestrator.majordome.night import current_night
 from orchestrator.majordome.states import State
+from orchestrator.network.claim import Claims
 
 log = logging.getLogger(__name__)
 # the fallback night report: late enough for the dawn darks, before tomorrow is "tonight"
@@ -47,6 +48,9 @@ class MajordomeService:
         if recovered:
             log.warning("recovered interrupted sequences: %s", recovered)
             self._back_to_pool(recovered)
+        released = Claims(self.runtime.sessions, self.runtime.config.telescope.name).release_all()
+        if released:
+            log.warning("released %d claim(s) this telescope held when it stopped", released)
         if self.devices is None:
             self.devices = build_devices(
                 self.runtime.config,
@@ -150,7 +154,16 @@ class MajordomeService:
             JobSpec("monitoring", 1.0, self.monitoring),
             JobSpec("majordome", m.tick_period_s, self.tick),
             JobSpec("commands", 1.0, self.commands),
+            JobSpec("claims", max(1.0, self.runtime.config.telescope.claim_ttl_s / 4), self.claims),
         ]
+
+    def claims(self) -> None:
+        """The network: take back the sequences of a telescope whose claim expired (killed
+        mid-sequence), and re-plan so that this one or another may execute them."""
+        taken = self.majordome.claims.take_over_expired(self.runtime.clock.now())
+        if taken:
+            self.majordome._replan(f"claims expired: {len(taken)}"[:32], delayed=False)
+            self.majordome.wake.set()
 
     def install(self, scheduler) -> None:
         """Date jobs of the night, automation, and the wake-up of the tick on events."""

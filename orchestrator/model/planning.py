@@ -21,6 +21,10 @@ class Schedule(Base):
     trigger: Mapped[str] = mapped_column(String(32), default="manual")  # why it was made
     score: Mapped[float] = mapped_column(default=0.0)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # the telescope it was planned for (a network shares one database)
+    telescope: Mapped[str] = mapped_column(
+        String(64), default="main", server_default="main", index=True
+    )
 
     entries: Mapped[list[ScheduleEntry]] = relationship(
         back_populates="schedule", cascade="all, delete-orphan", order_by="ScheduleEntry.start"

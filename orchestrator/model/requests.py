@@ -92,6 +92,10 @@ class Sequence(Base):
     # What the observer does now, for `pyros status` (empty when idle):
     # "NIR plan 1/2 J frame 4/5 · VIS plan 2/3 r frame 2/3"
     progress: Mapped[str] = mapped_column(String(256), default="")
+    # The telescope executing it (a network sharing one database): a lease with an expiry,
+    # renewed while it runs, cleared at the end (orchestrator/network/claim.py).
+    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    claim_expires: Mapped[datetime | None]
 
     request: Mapped[Request] = relationship(back_populates="sequences")
     albums: Mapped[list[Album]] = relationship(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from orchestrator.model import Album, Plan, Sequence, SequenceStatus
 from orchestrator.runtime import Runtime
@@ -124,7 +125,7 @@ def finish(runtime: Runtime, sequence_id: int, when: datetime) -> None:
     """EXECUTING -> EXECUTED (the hours stay charged)."""
     with runtime.sessions.begin() as session:
         sequence = session.get(Sequence, sequence_id, with_for_update=True)
-        if _cancelled_meanwhile(sequence):
+        if _taken_over(runtime, sequence) or _cancelled_meanwhile(sequence):
             return
         sequence.finish(when)
         sequence.progress = ""
@@ -136,9 +137,16 @@ def fail(runtime: Runtime, sequence_id: int, when: datetime, cause: str, reason:
     sequence goes back to the pool (TO_BE_PLANNED, the reason kept). Returns the refund."""
     with runtime.sessions.begin() as session:
         sequence = session.get(Sequence, sequence_id, with_for_update=True)
-        if _cancelled_meanwhile(sequence):
+        if _taken_over(runtime, sequence) or _cancelled_meanwhile(sequence):
             return False
         return _fail(sequence, when, cause, reason)
+
+
+def _taken_over(runtime: Runtime, sequence: Sequence) -> bool:
+    """Another telescope claims it (this one's claim expired and was taken over): its status
+    is theirs now, this telescope's late ending changes nothing."""
+    holder = sequence.claimed_by
+    return holder is not None and holder != runtime.config.telescope.name
 
 
 def _cancelled_meanwhile(sequence: Sequence) -> bool:
@@ -161,14 +169,25 @@ def _fail(sequence: Sequence, when: datetime, cause: str, reason: str) -> bool:
     return refunded
 
 
+def fail_interrupted(session: Session, sequence_id: int, when: datetime, reason: str) -> None:
+    """EXECUTING -> FAILED (interrupted, refunded) -> back to the pool, in `session`."""
+    sequence = session.get(Sequence, sequence_id, with_for_update=True)
+    if sequence is not None and SequenceStatus(sequence.status) is SequenceStatus.EXECUTING:
+        _fail(sequence, when, "interrupted", reason)
+
+
 def recover_interrupted(runtime: Runtime) -> list[int]:
-    """At orchestrator start: every sequence left EXECUTING by a killed process is failed with
-    cause "interrupted" (quota refunded, back to the pool); its Image rows and files stay."""
+    """At orchestrator start: every sequence this telescope left EXECUTING when it was killed
+    (claimed by it, or unclaimed) is failed with cause "interrupted" (quota refunded, back to
+    the pool); its Image rows and files stay. Another telescope's running sequence is not
+    touched: its claim says who runs it."""
     now = runtime.clock.now()
+    telescope = runtime.config.telescope.name
     with runtime.sessions.begin() as session:
         stuck = session.scalars(
             select(Sequence)
             .where(Sequence.status == SequenceStatus.EXECUTING)
+            .where(or_(Sequence.claimed_by.is_(None), Sequence.claimed_by == telescope))
             .order_by(Sequence.id)
             .with_for_update()
         ).all()

@@ -11,9 +11,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from orchestrator.errors import PyrosError
 from orchestrator.model import (
     Album,
     Request,
@@ -22,6 +23,8 @@ from orchestrator.model import (
     Sequence,
     SequenceStatus,
 )
+from orchestrator.network.claim import free_for, wall_now
+from orchestrator.network.pool import planned_by_others
 from orchestrator.planner.night import NightGrid, Site, from_unix, night_grid, night_of, to_unix
 from orchestrator.planner.scheduler import plan_night
 from orchestrator.planner.spec import Executing, Overheads, PlanResult, SequenceSpec
@@ -29,6 +32,7 @@ from orchestrator.planner.spec import Executing, Overheads, PlanResult, Sequence
 log = logging.getLogger(__name__)
 S = SequenceStatus
 PLANNABLE = (S.TO_BE_PLANNED, S.PLANNED, S.UNPLANNABLE)
+REPLAN_ATTEMPTS = 3  # a conflict means the majordome moved a sequence: plan again
 
 
 @dataclass(frozen=True)
@@ -95,11 +99,14 @@ def country_left_h(session: Session) -> dict[str, float]:
     return {name: float(quota) - float(used) for name, quota, used in rows}
 
 
-def previous_starts(session: Session, night, now: datetime) -> dict[str, datetime]:
-    """The newest schedule of this night: its entries not started yet, id -> start."""
+def previous_starts(
+    session: Session, night, now: datetime, telescope: str | None = None
+) -> dict[str, datetime]:
+    """The newest schedule of this night (of `telescope`): its entries not started yet."""
+    mine = () if telescope is None else (Schedule.telescope == telescope,)
     last = session.scalar(
         select(Schedule)
-        .where(Schedule.night == night)
+        .where(Schedule.night == night, *mine)
         .order_by(Schedule.created.desc(), Schedule.id.desc())
         .limit(1)
     )
@@ -127,15 +134,29 @@ def replan(runtime, trigger: str = "manual", not_before: datetime | None = None)
 
     `not_before` delays every new start, e.g. to the expected reopening while the weather
     keeps the dome closed. A sequence running late keeps the telescope until now at least.
+    The sequences are read, planned, then written only if still as read (a conditional
+    UPDATE): one the majordome started meanwhile makes the whole re-plan start again, never
+    a status written back over it.
     """
+    for attempt in range(1, REPLAN_ATTEMPTS + 1):
+        try:
+            return _replan_once(runtime, trigger, not_before)
+        except PlanConflict as exc:
+            log.info("re-plan (%s) attempt %d: %s; again", trigger, attempt, exc)
+    raise PlanConflict(f"re-plan ({trigger}) gave up after {REPLAN_ATTEMPTS} conflicts")
+
+
+def _replan_once(runtime, trigger: str, not_before: datetime | None) -> ReplanOutcome:
     config = runtime.config
+    telescope = config.telescope.name
+    claim_now = wall_now()
     now = runtime.clock.now()
     start_from = max(now, not_before) if not_before else now
     grid = tonight(Site.from_config(config.site), config.site.timezone, now)
     first, last = from_unix(grid.start_unix), from_unix(grid.times_unix[-1])
     with runtime.sessions.begin() as session:
-        candidates, executing_row = _load(session, first, last)
-        previous = previous_starts(session, grid.night, now)
+        candidates, executing_row = _load(session, first, last, telescope, claim_now)
+        previous = previous_starts(session, grid.night, now, telescope)
         executing = None
         if executing_row is not None:
             started = executing_row.status_changed or now
@@ -152,7 +173,8 @@ def replan(runtime, trigger: str = "manual", not_before: datetime | None = None)
             previous=previous,
             country_left_h=country_left_h(session),
         )
-        notes = _apply(candidates, result, now)
+        keep = planned_by_others(session, telescope, grid.night, now)
+        notes = _apply(session, candidates, result, now, Guard(telescope, claim_now, keep))
         kept = {(x.id, x.start) for x in result.entries}
         moved = sum(1 for item in previous.items() if item not in kept)
         if previous:
@@ -165,6 +187,7 @@ def replan(runtime, trigger: str = "manual", not_before: datetime | None = None)
             trigger=trigger,
             score=result.score,
             notes=notes,
+            telescope=telescope,
         )
         for entry in result.entries:
             schedule.entries.append(
@@ -176,11 +199,12 @@ def replan(runtime, trigger: str = "manual", not_before: datetime | None = None)
         return ReplanOutcome(schedule.id, result)
 
 
-def _load(session: Session, first: datetime, last: datetime):
-    """Sequences whose window meets tonight, and the one executing now (if any)."""
+def _load(session: Session, first: datetime, last: datetime, telescope: str, claim_now: datetime):
+    """Sequences whose window meets tonight and no other telescope claims, and the one this
+    telescope executes now (if any)."""
     rows = session.scalars(
         select(Sequence)
-        .where(Sequence.status.in_(PLANNABLE))
+        .where(Sequence.status.in_(PLANNABLE), free_for(telescope, claim_now))
         .where(Sequence.window_end > first, Sequence.window_start < last)
         .options(
             selectinload(Sequence.albums).selectinload(Album.plans),
@@ -192,13 +216,49 @@ def _load(session: Session, first: datetime, last: datetime):
     executing = session.scalars(
         select(Sequence)
         .where(Sequence.status == S.EXECUTING)
+        .where(or_(Sequence.claimed_by.is_(None), Sequence.claimed_by == telescope))
         .order_by(Sequence.status_changed.desc(), Sequence.id)
     ).first()
     return list(rows), executing
 
 
-def _apply(candidates: list[Sequence], result: PlanResult, now: datetime) -> str:
-    """Move each sequence's status by the model's methods; return the schedule's notes."""
+class PlanConflict(PyrosError):
+    """A sequence changed (started, claimed) between the re-plan's read and its write."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What a write-back checks besides the status read: no other telescope's live claim."""
+
+    telescope: str
+    claim_now: datetime
+    keep: set[int]  # PLANNED in another telescope's schedule: not demoted by this one
+
+
+def _write(session: Session, sequence: Sequence, guard: Guard, new, now, reason: str) -> None:
+    """Move (or only re-word) the status by the model's rules, as one conditional UPDATE on
+    the status this re-plan read: PlanConflict when the row moved meanwhile."""
+    read = SequenceStatus(sequence.status)
+    if new is not read and not sequence.can_move_to(new):
+        sequence.move_to(new, now, reason)  # raises IllegalTransition, row untouched
+    values = {"status_reason": reason}
+    if new is not read:
+        values.update(status=new, status_changed=now)
+    statement = (
+        update(Sequence)
+        .where(Sequence.id == sequence.id, Sequence.status == read)
+        .where(free_for(guard.telescope, guard.claim_now))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(statement).rowcount != 1:
+        raise PlanConflict(f"sequence {sequence.id} changed since it was read ({read.value})")
+
+
+def _apply(
+    session: Session, candidates: list[Sequence], result: PlanResult, now: datetime, guard: Guard
+) -> str:
+    """Move each sequence's status by the model's rules; return the schedule's notes."""
     scheduled = {e.id for e in result.entries}
     reasons = {u.id: u.reason for u in result.unscheduled}
     for sequence in candidates:
@@ -206,19 +266,14 @@ def _apply(candidates: list[Sequence], result: PlanResult, now: datetime) -> str
         status = SequenceStatus(sequence.status)
         if key in scheduled:
             if status is not S.PLANNED:
-                sequence.plan(now)
+                _write(session, sequence, guard, S.PLANNED, now, "")
             continue
+        if status is S.PLANNED and sequence.id in guard.keep:
+            continue  # another telescope's schedule holds it
         reason = reasons.get(key, "not scheduled")
-        if reason.startswith("outranked"):
-            # it could fit tonight: keep it in the pool for the next re-plan
-            if status is S.TO_BE_PLANNED:
-                sequence.status_reason = reason
-            else:
-                sequence.unplan(now, reason)
-        elif status is S.UNPLANNABLE:
-            sequence.status_reason = reason
-        else:
-            sequence.mark_unplannable(now, reason)
+        # outranked: it could fit tonight, so it stays in the pool for the next re-plan
+        new = S.TO_BE_PLANNED if reason.startswith("outranked") else S.UNPLANNABLE
+        _write(session, sequence, guard, new, now, reason)
     notes = f"{len(result.entries)} scheduled, {len(result.unscheduled)} unscheduled"
     pre_empted = [u for u in result.unscheduled if u.reason.startswith("pre-empted")]
     for u in pre_empted:

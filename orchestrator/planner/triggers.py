@@ -36,7 +36,12 @@ class ReplanTriggers:
         now = runtime.clock.now()
         with runtime.sessions() as session:
             safety = safety_of(runtime, session.scalar(select(WeatherWatch)))
-            last = session.scalar(select(Schedule).order_by(Schedule.created.desc()).limit(1))
+            last = session.scalar(
+                select(Schedule)
+                .where(Schedule.telescope == runtime.config.telescope.name)
+                .order_by(Schedule.created.desc())
+                .limit(1)
+            )
             since = last.created if last else None
             if since is None:
                 trigger = "first plan"
