@@ -61,7 +61,7 @@ def night_facts(runtime, night: date) -> dict:
     with runtime.sessions() as session:
         weather, safe = weather_facts(session, config, start, end)
         images = _night_images(session, ymd, start, end)
-        schedule, planned_by_sequence = sequences.schedules(session, night)
+        schedule, planned_by_sequence = sequences.schedules(session, night, config.telescope.name)
         blocks = sequences.executions(images)
         seqs = sequences.sequences(session, start, end, planned_by_sequence, blocks, images)
         facts = {

@@ -63,11 +63,11 @@ def executions(images: list[Image]) -> dict[int, list[dict]]:
     return blocks
 
 
-def schedules(session, night: date) -> tuple[dict, dict[int, list[dict]]]:
+def schedules(session, night: date, telescope: str) -> tuple[dict, dict[int, list[dict]]]:
+    """The night's schedules of this telescope (a network's telescopes share one database)."""
+    mine = (Schedule.night == night) & (Schedule.telescope == telescope)
     schedules = list(
-        session.scalars(
-            select(Schedule).where(Schedule.night == night).order_by(Schedule.created, Schedule.id)
-        )
+        session.scalars(select(Schedule).where(mine).order_by(Schedule.created, Schedule.id))
     )
     # columns, not entities: a night re-planned after every sequence has ~10^5 entries
     rows = session.execute(
@@ -79,7 +79,7 @@ def schedules(session, night: date) -> tuple[dict, dict[int, list[dict]]]:
             Schedule.created,
         )
         .join(Schedule, ScheduleEntry.schedule_id == Schedule.id)
-        .where(Schedule.night == night)
+        .where(mine)
         .order_by(Schedule.created, Schedule.id, ScheduleEntry.start)
     ).all()
     counts = Counter(row.schedule_id for row in rows)
