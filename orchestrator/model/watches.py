@@ -1,8 +1,8 @@
 """Weather and site watches: the current synthesis of the environment, and its history.
 
-`WeatherWatch`/`SiteWatch` hold one row each (the latest); every stored synthesis is also
-appended to the matching history table. `synthesis` keeps each element's value,
-interpretation and decision as JSON; the main figures are columns for queries and plots.
+`WeatherWatch`/`SiteWatch` hold one row each (the latest). The weather history has the plotted
+figures as columns, one row per `gateway.history_period_s`, and the full synthesis JSON only on
+rows where the decision changed; older rows are folded into `WeatherHistoryBucket` means.
 """
 
 from __future__ import annotations
@@ -37,6 +37,29 @@ class WeatherWatch(_WeatherColumns, Base):
 
 class WeatherWatchHistory(_WeatherColumns, Base):
     __tablename__ = "weather_watch_history"
+    # only where the decision changed (and the first row after a gateway start): 2 KB a row
+    synthesis: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
+
+
+class WeatherHistoryBucket(Base):
+    """History older than `gateway.history_full_days`: one row per `history_bucket_s`.
+
+    Figures are means over the bucket's rows, except rain and wind: their maximum (the worst
+    is what matters for safety). A bucket with no row is absent: a gap stays a gap.
+    """
+
+    __tablename__ = "weather_history_bucket"
+    measured: Mapped[datetime] = mapped_column(primary_key=True)  # bucket start (UTC)
+    period_s: Mapped[int]
+    samples: Mapped[int]  # history rows folded in
+    unsafe_samples: Mapped[int]  # ... of which unsafe
+    rain_rate_mm_h: Mapped[float | None]
+    wind_speed_m_s: Mapped[float | None]
+    humidity_pct: Mapped[float | None]
+    temperature_c: Mapped[float | None]
+    dew_point_c: Mapped[float | None]
+    pressure_hpa: Mapped[float | None]
+    sky_minus_ambient_c: Mapped[float | None]
 
 
 class _SiteColumns:
