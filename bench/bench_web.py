@@ -1,9 +1,10 @@
-"""Benchmark of the web app: `/api/environment` over 24 h, 7 days and a year (bucketed),
-the dashboard, and `/api/status` with 8 concurrent clients on waitress over loopback.
+"""Benchmark of the web app over a year of weather history: disk size, `/api/environment`
+over 24 h, 7 days and a year, the dashboard, and `/api/status` with 8 clients on waitress.
 
-History: one row a minute over BENCH_DAYS days (default 30; 365 reproduces the issue's
-525,600-row baseline but needs ~1 GB of disk), each with a ~2 KB synthesis JSON as the gateway
-stores. Prints figures; asserts nothing.
+History: one row a minute over BENCH_DAYS days (default 365: the issue's 525,600 rows), stored
+as the gateway stores it (plotted figures in columns, the ~2 KB synthesis JSON only where the
+decision changes, here every 10 h), then the gateway's upkeep folds the rows older than
+`gateway.history_full_days` into 5-minute buckets. Prints figures; asserts nothing.
 Run: .venv/bin/python bench/bench_web.py
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import statistics
 import sys
@@ -23,16 +25,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from orchestrator.bootstrap import init_site  # noqa: E402
 from orchestrator.clock import ManualClock  # noqa: E402
 from orchestrator.config import default_config_text, parse_config  # noqa: E402
 from orchestrator.model.watches import WeatherWatchHistory  # noqa: E402
 from orchestrator.runtime import Runtime  # noqa: E402
+from plc_gateway.history import maintain  # noqa: E402
 from web import create_app  # noqa: E402
 
-DAYS = int(os.environ.get("BENCH_DAYS", "30"))
+DAYS = int(os.environ.get("BENCH_DAYS", "365"))
 NOW = datetime(2026, 11, 25, 4, tzinfo=UTC)
 SYNTHESIS = {
     "elements": {f"element_{i}": {"value": i, "interpretation": "x" * 60} for i in range(24)}
@@ -40,25 +43,28 @@ SYNTHESIS = {
 
 
 def fill(runtime: Runtime) -> int:
+    """One row a minute; unsafe one hour in ten (a decision change keeps its synthesis)."""
     rows = DAYS * 1440
     start = NOW - timedelta(days=DAYS)
     with runtime.engine.begin() as conn:
         batch = []
         for i in range(rows):
+            day = 2 * math.pi * (i % 1440) / 1440
+            safe = i % 600 > 60
             batch.append(
                 {
                     "measured": start + timedelta(minutes=i),
-                    "is_safe": i % 600 > 60,
-                    "unsafe_reasons": "",
-                    "rain_rate_mm_h": 0.0,
+                    "is_safe": safe,
+                    "unsafe_reasons": "" if safe else "rain_rate: light rain",
+                    "rain_rate_mm_h": 0.0 if safe else 1.5,
                     "wind_speed_m_s": 3 + (i % 17) / 4,
-                    "wind_direction_deg": 180.0,
-                    "humidity_pct": 40 + (i % 50),
-                    "temperature_c": 5 + (i % 1440) / 100,
-                    "dew_point_c": -3.0,
-                    "pressure_hpa": 770.0,
-                    "sky_minus_ambient_c": -30.0,
-                    "synthesis": SYNTHESIS,
+                    "wind_direction_deg": 180.0 + i % 90,
+                    "humidity_pct": 55 - 12 * math.cos(day),
+                    "temperature_c": 9 + 5 * math.cos(day),
+                    "dew_point_c": -3.0 + math.sin(day),
+                    "pressure_hpa": 769.2 + 0.8 * math.cos(2 * day),
+                    "sky_minus_ambient_c": -39.0 + (i % 7) / 3,
+                    "synthesis": SYNTHESIS if i % 600 in (0, 61) else None,
                 }
             )
             if len(batch) == 5000:
@@ -67,6 +73,14 @@ def fill(runtime: Runtime) -> int:
         if batch:
             conn.execute(insert(WeatherWatchHistory), batch)
     return rows
+
+
+def disk_mb(runtime: Runtime, path: Path) -> float:
+    with runtime.engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM"))
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
 
 def timed(client, url: str, n: int, headers=None) -> tuple[float, float, int]:
@@ -130,15 +144,23 @@ def main() -> None:
         config = parse_config(default_config_text(), Path(tmp))
         runtime = Runtime(config, ManualClock(NOW))
         init_site(runtime, "bench-password")
+        path = Path(tmp) / "var" / "pyros.db"
         t0 = time.perf_counter()
         rows = fill(runtime)
-        size_mb = (
-            (Path(tmp) / "var" / "pyros.db").stat().st_size / 1e6
-            if (Path(tmp) / "var" / "pyros.db").exists()
-            else float("nan")
-        )
-        print(f"history: {rows} one-minute rows ({DAYS} days) in {time.perf_counter() - t0:.0f} s, "
-              f"SQLite file {size_mb:.0f} MB; {os.cpu_count()} CPUs")  # fmt: skip
+        print(f"history: {rows} one-minute rows ({DAYS} days) in {time.perf_counter() - t0:.0f} s; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(f"SQLite file, every row in columns: {disk_mb(runtime, path):.0f} MB")
+        t0 = time.perf_counter()
+        upkeep = maintain(runtime.sessions, NOW, config.gateway)
+        gateway = config.gateway
+        print(f"upkeep: {upkeep.rows_folded} rows older than {gateway.history_full_days:g} days "
+              f"folded into {upkeep.buckets_added} buckets of {gateway.history_bucket_s} s "
+              f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+        print(f"SQLite file after the upkeep: {disk_mb(runtime, path):.0f} MB")
+        t0 = time.perf_counter()
+        upkeep = maintain(runtime.sessions, NOW + timedelta(hours=1), config.gateway)
+        print(f"upkeep an hour later: {upkeep.rows_folded} rows folded in "
+              f"{(time.perf_counter() - t0) * 1000:.0f} ms")  # fmt: skip
         app = create_app(runtime)
         client = app.test_client()
         gz = {"Accept-Encoding": "gzip"}
@@ -147,7 +169,7 @@ def main() -> None:
             ("7 days", "/api/environment?hours=168"),
             ("1 year (bucketed)", "/api/environment?hours=8760"),
         ):
-            p50, p95, size = timed(client, url, 30)
+            p50, p95, size = timed(client, url, 50)
             _, _, zsize = timed(client, url, 3, gz)
             print(f"environment {label:18} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
                   f"{size / 1e3:6.0f} KB ({zsize / 1e3:.0f} KB gzip)")  # fmt: skip

@@ -235,7 +235,7 @@ class GatewayConfig(ServerConfig):
     # History storage: rows at history_period_s for history_full_days, then folded into
     # history_bucket_s means (rain and wind keep their maximum), deleted after the retention.
     history_full_days: Annotated[float, Field(ge=1, le=3660)] = 30.0
-    history_bucket_s: Annotated[int, Field(ge=60, le=86400)] = 300
+    history_bucket_s: Annotated[int, Field(ge=60, le=1800)] = 300
     history_retention_days: Annotated[float, Field(ge=1, le=36600)] = 366.0
     history_maintenance_period_s: Annotated[float, Field(ge=10, le=86400)] = 3600.0
 
@@ -245,6 +245,11 @@ class GatewayConfig(ServerConfig):
             raise ValueError(
                 f"history_retention_days ({self.history_retention_days:g}) must be >= "
                 f"history_full_days ({self.history_full_days:g})"
+            )
+        if 3600 % self.history_bucket_s or self.history_bucket_s == 3600:
+            raise ValueError(
+                f"history_bucket_s ({self.history_bucket_s}) must divide an hour and be shorter"
+                " (60, 120, 300, 600, 900, 1200 or 1800): hourly buckets are rolled up from them"
             )
         if self.history_bucket_s < self.history_period_s:
             raise ValueError(

@@ -3,7 +3,8 @@
 Run by the gateway every `gateway.history_maintenance_period_s`. Rows older than
 `history_full_days` become one `WeatherHistoryBucket` per `history_bucket_s` (means; rain and
 wind their maximum; empty buckets stay absent, so gaps stay gaps) and are deleted, except the
-rows that carry a synthesis (decision changes), kept until `history_retention_days`.
+rows that carry a synthesis (decision changes), kept until `history_retention_days`. The
+buckets are also rolled up into hourly ones, so that a year's plot reads 8,760 rows.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Integer, case, cast, delete, func, insert, select
+from sqlalchemy import Float, Integer, case, cast, delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.config import GatewayConfig
 from orchestrator.model import SiteWatchHistory, WeatherHistoryBucket
 from orchestrator.model.watches import WeatherWatchHistory as H
 
+B = WeatherHistoryBucket
 MEAN_SERIES = (
     "humidity_pct",
     "temperature_c",
@@ -27,6 +29,8 @@ MEAN_SERIES = (
     "sky_minus_ambient_c",
 )
 PEAK_SERIES = ("rain_rate_mm_h", "wind_speed_m_s")  # the worst of a bucket, not its mean
+SERIES = (*PEAK_SERIES, *MEAN_SERIES)
+ROLLUP_S = 3600  # the coarse level (history_bucket_s divides it)
 
 
 @dataclass(frozen=True)
@@ -37,27 +41,48 @@ class Upkeep:
 
 
 def epoch_s(column, dialect: str):
-    """Seconds since 1970 of a stored UTC time, computed by the database."""
-    if dialect == "sqlite":
-        return cast(func.strftime("%s", column), Integer)
-    return func.extract("epoch", column)
+    """Whole seconds since 1970 of a stored UTC time, computed by the database."""
+    if dialect == "sqlite":  # julianday is about twice as fast as strftime('%s') per row
+        return cast((func.julianday(column) - 2440587.5) * 86400.0 + 0.001, Integer)
+    return func.floor(func.extract("epoch", column))
+
+
+def level_end(session: Session, fine: bool) -> tuple[datetime, int] | None:
+    """(end, period) of the newest bucket of the fine level (< 1 h) or of the hourly one."""
+    level = B.period_s < ROLLUP_S if fine else B.period_s == ROLLUP_S
+    last = session.execute(
+        select(B.measured, B.period_s).where(level).order_by(B.measured.desc()).limit(1)
+    ).first()
+    return (last[0] + timedelta(seconds=last[1]), last[1]) if last else None
+
+
+def _store(session: Session, rows, origin_s: int, period_s: int) -> list[dict]:
+    buckets = []
+    for row in rows:
+        bucket = {
+            "measured": datetime.fromtimestamp(origin_s + int(row[0]) * period_s, UTC),
+            "period_s": period_s,
+            "samples": int(row[1]),
+            "unsafe_samples": int(row[2]),
+        }
+        for name, value in zip(SERIES, row[3:], strict=True):
+            bucket[name] = None if value is None else float(value)  # PostgreSQL: Decimal
+        buckets.append(bucket)
+    if buckets:
+        session.execute(insert(B), buckets)
+    return buckets
 
 
 def fold(session: Session, now: datetime, full_days: float, bucket_s: int) -> tuple[int, int]:
     """Fold the rows older than `full_days` into buckets; returns (buckets, rows folded)."""
     dialect = session.connection().dialect.name
-    last = session.execute(
-        select(WeatherHistoryBucket.measured, WeatherHistoryBucket.period_s)
-        .order_by(WeatherHistoryBucket.measured.desc())
-        .limit(1)
-    ).first()
+    last = level_end(session, fine=True)
     # buckets start where the previous fold ended, so a changed bucket size never overlaps
-    origin_s = int((last[0] + timedelta(seconds=last[1])).timestamp()) if last else 0
+    origin_s = int(last[0].timestamp()) if last else 0
     cutoff_s = (now - timedelta(days=full_days)).timestamp()
     cutoff_s = origin_s + math.floor((cutoff_s - origin_s) / bucket_s) * bucket_s
     if cutoff_s <= origin_s:
         return 0, 0
-    start = datetime.fromtimestamp(origin_s, UTC)
     cutoff = datetime.fromtimestamp(cutoff_s, UTC)
     index = func.floor((epoch_s(H.measured, dialect) - origin_s) / bucket_s)
     rows = session.execute(
@@ -68,34 +93,62 @@ def fold(session: Session, now: datetime, full_days: float, bucket_s: int) -> tu
             *[func.max(getattr(H, n)) for n in PEAK_SERIES],
             *[func.avg(getattr(H, n)) for n in MEAN_SERIES],
         )
-        .where(H.measured >= start, H.measured < cutoff)
+        .where(H.measured >= datetime.fromtimestamp(origin_s, UTC), H.measured < cutoff)
         .group_by(index)
     ).all()
-    buckets = []
-    for row in rows:
-        bucket = {
-            "measured": datetime.fromtimestamp(origin_s + int(row[0]) * bucket_s, UTC),
-            "period_s": bucket_s,
-            "samples": int(row[1]),
-            "unsafe_samples": int(row[2]),
-        }
-        for name, value in zip((*PEAK_SERIES, *MEAN_SERIES), row[3:], strict=True):
-            bucket[name] = None if value is None else float(value)  # PostgreSQL: Decimal
-        buckets.append(bucket)
-    if buckets:
-        session.execute(insert(WeatherHistoryBucket), buckets)
+    buckets = _store(session, rows, origin_s, bucket_s)
     session.execute(
         delete(H).where(H.measured < cutoff, H.synthesis.is_(None)),
         execution_options={"synchronize_session": False},
     )
-    return len(buckets), sum(b["samples"] for b in buckets)
+    return len(buckets) + rollup(session), sum(b["samples"] for b in buckets)
+
+
+def rollup(session: Session) -> int:
+    """Hourly buckets from the fine ones, for every hour the fine level covers whole."""
+    dialect = session.connection().dialect.name
+    fine = level_end(session, fine=True)
+    if fine is None:
+        return 0
+    hourly = level_end(session, fine=False)
+    if hourly is not None:
+        origin_s = int(hourly[0].timestamp())
+    else:
+        first = session.scalar(select(func.min(B.measured)).where(B.period_s < ROLLUP_S))
+        origin_s = math.floor(first.timestamp() / ROLLUP_S) * ROLLUP_S
+    cutoff_s = math.floor(fine[0].timestamp() / ROLLUP_S) * ROLLUP_S
+    if cutoff_s <= origin_s:
+        return 0
+    index = func.floor((epoch_s(B.measured, dialect) - origin_s) / ROLLUP_S)
+
+    def weighted(name: str):  # a bucket's mean counts as many times as it has rows
+        column = getattr(B, name)
+        weight = func.sum(case((column.is_(None), 0), else_=B.samples))
+        return func.sum(column * B.samples) / func.nullif(cast(weight, Float), 0)
+
+    rows = session.execute(
+        select(
+            index,
+            func.sum(B.samples),
+            func.sum(B.unsafe_samples),
+            *[func.max(getattr(B, n)) for n in PEAK_SERIES],
+            *[weighted(n) for n in MEAN_SERIES],
+        )
+        .where(
+            B.period_s < ROLLUP_S,
+            B.measured >= datetime.fromtimestamp(origin_s, UTC),
+            B.measured < datetime.fromtimestamp(cutoff_s, UTC),
+        )
+        .group_by(index)
+    ).all()
+    return len(_store(session, rows, origin_s, ROLLUP_S))
 
 
 def expire(session: Session, now: datetime, retention_days: float) -> int:
     """Delete every history row and bucket older than the retention; returns rows deleted."""
     oldest = now - timedelta(days=retention_days)
     deleted = 0
-    for model in (H, WeatherHistoryBucket, SiteWatchHistory):
+    for model in (H, B, SiteWatchHistory):
         result = session.execute(
             delete(model).where(model.measured < oldest),
             execution_options={"synchronize_session": False},

@@ -1,8 +1,8 @@
 """The environment history for plots: plain SQL of the plotted columns, gaps and unsafe periods.
 
-Up to a day: every stored row (the poll resolution). Beyond: buckets of at least the stored
-bucket size, ~1,500 per span, averaged in SQL from the recent rows and from the gateway's
-downsampled table (`WeatherHistoryBucket`); rain and wind keep their maximum. A gap in the data
+Up to a day: every stored row (the poll resolution). Beyond: ~1,500 buckets per span, averaged
+in SQL from the recent rows and the gateway's folded levels (`WeatherHistoryBucket`: fine and
+hourly); rain and wind keep their maximum. A gap in the data
 is a point whose values are all null (a plot breaks its line there), and the unsafe periods
 are listed so a plot can shade them.
 """
@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Float, Integer, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from orchestrator.model import WeatherHistoryBucket as B
 from orchestrator.model.watches import WeatherWatchHistory as H
-from plc_gateway.history import epoch_s
+from plc_gateway.history import PEAK_SERIES, ROLLUP_S, epoch_s, level_end
 
 SERIES = (
     "rain_rate_mm_h",
@@ -30,7 +30,6 @@ SERIES = (
     "pressure_hpa",
     "sky_minus_ambient_c",
 )
-PEAK_SERIES = ("rain_rate_mm_h", "wind_speed_m_s")  # a bucket keeps the worst, not the mean
 RAW_HOURS = 24  # up to this, every stored row; beyond, buckets
 TARGET_POINTS = 1500
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -57,62 +56,79 @@ def _raw(session: Session, dialect: str, after) -> list[list]:
     return [[float(row[0]), *row[1:]] for row in session.execute(query)]  # PostgreSQL: Decimal
 
 
-def _folded_until(session: Session) -> tuple[datetime | None, int]:
-    """Where the gateway's downsampled table ends (raw rows before it are folded), its bucket."""
-    last = session.execute(
-        select(B.measured, B.period_s).order_by(B.measured.desc()).limit(1)
-    ).first()
-    return (last[0] + timedelta(seconds=last[1]), last[1]) if last else (None, 60)
+def _aggregates(model, weighted: bool) -> list:
+    """max for rain and wind; the mean for the others (of folded means: weighted by rows)."""
+    out = []
+    for name in SERIES:
+        column = getattr(model, name)
+        if name in PEAK_SERIES:
+            out.append(func.max(column))
+        elif weighted:
+            weight = func.sum(case((column.is_(None), 0), else_=model.samples))
+            out.append(func.sum(column * model.samples) / func.nullif(cast(weight, Float), 0))
+        else:
+            out.append(func.avg(column))
+    return out
 
 
-def _buckets(session, dialect, since, inclusive, bucket_s, folded) -> list[list]:
-    """Buckets [epoch, iso, is_safe, *series], merged from the raw rows and the folded table."""
-    merged: dict[int, list] = {}  # index -> [samples, unsafe, *sums or peaks, *weights]
+def _sources(session: Session, first: datetime, wanted_s: float) -> tuple[int, list]:
+    """The query's bucket and where its rows come from: [(level, from, to)], coarse first.
+
+    The hourly level serves buckets of whole hours, the fine level whole multiples of its
+    period, the raw rows any whole minute; each level covers the span the coarser one has not.
+    """
+    fine = level_end(session, fine=True)
+    hourly = level_end(session, fine=False)
+    sources: list = []
+    if hourly is not None and wanted_s >= ROLLUP_S and first < hourly[0]:
+        bucket_s = math.ceil(wanted_s / ROLLUP_S) * ROLLUP_S
+        sources.append(("hourly", first, hourly[0]))
+        first = hourly[0]
+    elif fine is not None and first < fine[0]:
+        bucket_s = max(fine[1], math.ceil(wanted_s / fine[1]) * fine[1])
+    else:
+        bucket_s = max(60, math.ceil(wanted_s / 60) * 60)
+    if fine is not None and first < fine[0]:
+        sources.append(("fine", first, fine[0]))
+        first = fine[0]
+    sources.append(("raw", first, None))
+    return bucket_s, sources
+
+
+def _buckets(session, dialect, since, inclusive, wanted_s) -> tuple[int, list[list]]:
+    """Buckets [epoch, iso, is_safe, *series] from the raw rows and the folded levels."""
+    bucket_s, sources = _sources(session, since, wanted_s)
+    merged: dict[int, list] = {}  # index -> [samples, unsafe, *values, *weights]
     n = len(SERIES)
-
-    def add(index: int, samples: int, unsafe: int, values) -> None:
-        entry = merged.setdefault(int(index), [0, 0] + [None] * n + [0] * n)
-        entry[0] += samples
-        entry[1] += unsafe
-        for i, (name, value) in enumerate(zip(SERIES, values, strict=True)):
-            if value is None:
-                continue
-            value = float(value)
-            slot = entry[2 + i]
-            if name in PEAK_SERIES:
-                entry[2 + i] = value if slot is None else max(slot, value)
-            else:  # weighted by rows, so a bucket half raw half folded averages right
-                entry[2 + i] = value * samples if slot is None else slot + value * samples
-                entry[2 + n + i] += samples
-
-    raw_start = since if folded is None or since >= folded else folded
-    after = H.measured >= raw_start if inclusive or raw_start != since else H.measured > raw_start
-    index = func.floor(epoch_s(H.measured, dialect) / bucket_s)
-    aggregates = [
-        func.max(getattr(H, name)) if name in PEAK_SERIES else func.avg(getattr(H, name))
-        for name in SERIES
-    ]
-    unsafe = func.sum(1 - cast(H.is_safe, Integer))
-    for row in session.execute(
-        select(index, func.count(), unsafe, *aggregates).where(after).group_by(index)
-    ):
-        add(row[0], row[1], row[2], row[3:])
-    if folded is not None and since < folded:
-        b_index = func.floor(epoch_s(B.measured, dialect) / bucket_s)
-        b_after = B.measured >= since if inclusive else B.measured > since
-        aggregates = [
-            func.max(getattr(B, name))
-            if name in PEAK_SERIES
-            else func.sum(getattr(B, name) * B.samples) / func.sum(B.samples)
-            for name in SERIES
-        ]
-        query = (
-            select(b_index, func.sum(B.samples), func.sum(B.unsafe_samples), *aggregates)
-            .where(b_after, B.measured < folded)
-            .group_by(b_index)
+    for level, lo, hi in sources:
+        model = H if level == "raw" else B
+        after = model.measured > lo if lo == since and not inclusive else model.measured >= lo
+        where = [after] if hi is None else [after, model.measured < hi]
+        if level != "raw":
+            where.append(B.period_s == ROLLUP_S if level == "hourly" else B.period_s < ROLLUP_S)
+        index = func.floor(epoch_s(model.measured, dialect) / bucket_s)
+        counts = (
+            [func.count(), func.sum(1 - cast(H.is_safe, Integer))]
+            if level == "raw"
+            else [func.sum(B.samples), func.sum(B.unsafe_samples)]
         )
+        aggregates = _aggregates(model, weighted=level != "raw")
+        query = select(index, *counts, *aggregates).where(*where).group_by(index)
         for row in session.execute(query):
-            add(row[0], int(row[1]), int(row[2]), row[3:])
+            samples = int(row[1])
+            entry = merged.setdefault(int(row[0]), [0, 0] + [None] * n + [0] * n)
+            entry[0] += samples
+            entry[1] += int(row[2])
+            for i, (name, value) in enumerate(zip(SERIES, row[3:], strict=True)):
+                if value is None:
+                    continue
+                value = float(value)  # PostgreSQL: Decimal
+                slot = entry[2 + i]
+                if name in PEAK_SERIES:
+                    entry[2 + i] = value if slot is None else max(slot, value)
+                else:  # weighted by rows: a bucket half folded, half raw averages right
+                    entry[2 + i] = value * samples if slot is None else slot + value * samples
+                    entry[2 + n + i] += samples
     points = []
     for index in sorted(merged):
         entry = merged[index]
@@ -124,7 +140,7 @@ def _buckets(session, dialect, since, inclusive, bucket_s, folded) -> list[list]
                 value /= entry[2 + n + i]
             values.append(None if value is None else round(value, 3))
         points.append([epoch, _iso(epoch), 0 if entry[1] else 1, *values])
-    return points
+    return bucket_s, points
 
 
 def _with_gaps(points: list[list], step_s: float, since_epoch: float | None) -> list[list]:
@@ -174,12 +190,9 @@ def history(
         step_s = history_period_s
         bucket_s = None
     else:
-        folded, stored_bucket_s = _folded_until(session)
-        if folded is None or first >= folded:
-            stored_bucket_s = 60  # only raw rows: any whole minute
-        wanted_s = hours * 3600 / TARGET_POINTS
-        bucket_s = max(stored_bucket_s, math.ceil(wanted_s / stored_bucket_s) * stored_bucket_s)
-        points = _buckets(session, dialect, first, not incremental, bucket_s, folded)
+        bucket_s, points = _buckets(
+            session, dialect, first, not incremental, hours * 3600 / TARGET_POINTS
+        )
         step_s = bucket_s
     points = _with_gaps(points, step_s, first.timestamp() if incremental else None)
     names = ("t", "is_safe", *SERIES)

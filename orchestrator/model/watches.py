@@ -38,7 +38,9 @@ class WeatherWatch(_WeatherColumns, Base):
 class WeatherWatchHistory(_WeatherColumns, Base):
     __tablename__ = "weather_watch_history"
     # only where the decision changed (and the first row after a gateway start): 2 KB a row
-    synthesis: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
+    synthesis: Mapped[dict | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )  # none_as_null: SQL NULL, not the JSON text 'null' (the upkeep deletes on IS NULL)
 
 
 class WeatherHistoryBucket(Base):
@@ -49,8 +51,9 @@ class WeatherHistoryBucket(Base):
     """
 
     __tablename__ = "weather_history_bucket"
-    measured: Mapped[datetime] = mapped_column(primary_key=True)  # bucket start (UTC)
-    period_s: Mapped[int]
+    # two levels: history_bucket_s buckets, and hourly ones rolled up from them
+    period_s: Mapped[int] = mapped_column(primary_key=True)
+    measured: Mapped[datetime] = mapped_column(primary_key=True, index=True)  # bucket start
     samples: Mapped[int]  # history rows folded in
     unsafe_samples: Mapped[int]  # ... of which unsafe
     rain_rate_mm_h: Mapped[float | None]

@@ -36,8 +36,12 @@ def upgrade() -> None:
         sa.Column("dew_point_c", sa.Float(), nullable=True),
         sa.Column("pressure_hpa", sa.Float(), nullable=True),
         sa.Column("sky_minus_ambient_c", sa.Float(), nullable=True),
-        sa.PrimaryKeyConstraint("measured", name=op.f("pk_weather_history_bucket")),
+        sa.PrimaryKeyConstraint("period_s", "measured", name=op.f("pk_weather_history_bucket")),
     )
+    with op.batch_alter_table("weather_history_bucket", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_weather_history_bucket_measured"), ["measured"], unique=False
+        )
     with op.batch_alter_table("weather_watch_history", schema=None) as batch_op:
         batch_op.alter_column("synthesis", existing_type=sa.JSON(), nullable=True)
 
@@ -59,5 +63,7 @@ def downgrade() -> None:
     with op.batch_alter_table("weather_watch_history", schema=None) as batch_op:
         batch_op.alter_column("synthesis", existing_type=sa.JSON(), nullable=False)
 
+    with op.batch_alter_table("weather_history_bucket", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_weather_history_bucket_measured"))
     op.drop_table("weather_history_bucket")
     # ### end Alembic commands ###
