@@ -57,13 +57,13 @@ def fill(runtime: Runtime) -> int:
                     "is_safe": safe,
                     "unsafe_reasons": "" if safe else "rain_rate: light rain",
                     "rain_rate_mm_h": 0.0 if safe else 1.5,
-                    "wind_speed_m_s": 3 + (i % 17) / 4,
+                    "wind_speed_m_s": 3 + (i % 17) / 4,  # the PLC's figures: 1-2 decimals
                     "wind_direction_deg": 180.0 + i % 90,
-                    "humidity_pct": 55 - 12 * math.cos(day),
-                    "temperature_c": 9 + 5 * math.cos(day),
-                    "dew_point_c": -3.0 + math.sin(day),
-                    "pressure_hpa": 769.2 + 0.8 * math.cos(2 * day),
-                    "sky_minus_ambient_c": -39.0 + (i % 7) / 3,
+                    "humidity_pct": round(55 - 12 * math.cos(day), 1),
+                    "temperature_c": round(9 + 5 * math.cos(day), 2),
+                    "dew_point_c": round(-3.0 + math.sin(day), 1),
+                    "pressure_hpa": round(769.2 + 0.8 * math.cos(2 * day), 1),
+                    "sky_minus_ambient_c": round(-39.0 + (i % 7) / 3, 2),
                     "synthesis": SYNTHESIS if i % 600 in (0, 61) else None,
                 }
             )

@@ -1,10 +1,10 @@
 """Weather history upkeep: fold old rows into bucket means, delete beyond the retention.
 
-Run by the gateway every `gateway.history_maintenance_period_s`. Rows older than
-`history_full_days` become one `WeatherHistoryBucket` per `history_bucket_s` (means; rain and
-wind their maximum; empty buckets stay absent, so gaps stay gaps) and are deleted, except the
-rows that carry a synthesis (decision changes), kept until `history_retention_days`. The
-buckets are also rolled up into hourly ones, so that a year's plot reads 8,760 rows.
+Run by the gateway every `gateway.history_maintenance_period_s`. The rows are folded into one
+`WeatherHistoryBucket` per `history_bucket_s` (means; rain and wind their maximum; empty
+buckets stay absent, so gaps stay gaps), and rolled up into hourly buckets (a year's plot
+reads 8,760 rows). Rows older than `history_full_days` are then deleted, except those that
+carry a synthesis (decision changes); everything goes after `history_retention_days`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Float, Integer, case, cast, delete, func, insert, select
+from sqlalchemy import Float, Integer, case, cast, delete, func, insert, literal_column, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.config import GatewayConfig
@@ -31,6 +31,7 @@ MEAN_SERIES = (
 PEAK_SERIES = ("rain_rate_mm_h", "wind_speed_m_s")  # the worst of a bucket, not its mean
 SERIES = (*PEAK_SERIES, *MEAN_SERIES)
 ROLLUP_S = 3600  # the coarse level (history_bucket_s divides it)
+SETTLE_S = 600  # rows younger than this may still be arriving: folded at a later pass
 
 
 @dataclass(frozen=True)
@@ -73,35 +74,45 @@ def _store(session: Session, rows, origin_s: int, period_s: int) -> list[dict]:
     return buckets
 
 
-def fold(session: Session, now: datetime, full_days: float, bucket_s: int) -> tuple[int, int]:
-    """Fold the rows older than `full_days` into buckets; returns (buckets, rows folded)."""
+def fold(session: Session, now: datetime, full_days: float, bucket_s: int) -> tuple[int, int, int]:
+    """Fold the settled rows into buckets (each row once) and delete the rows older than
+    `full_days`; returns (buckets added, rows folded, rows deleted).
+
+    Recent rows are folded too (and kept): a week's plot then reads 2,016 buckets, not
+    10,080 rows, and only the rows since the last pass come from the raw table.
+    """
     dialect = session.connection().dialect.name
     last = level_end(session, fine=True)
     # buckets start where the previous fold ended, so a changed bucket size never overlaps
     origin_s = int(last[0].timestamp()) if last else 0
-    cutoff_s = (now - timedelta(days=full_days)).timestamp()
+    cutoff_s = (now - timedelta(seconds=SETTLE_S)).timestamp()
     cutoff_s = origin_s + math.floor((cutoff_s - origin_s) / bucket_s) * bucket_s
-    if cutoff_s <= origin_s:
-        return 0, 0
-    cutoff = datetime.fromtimestamp(cutoff_s, UTC)
-    index = func.floor((epoch_s(H.measured, dialect) - origin_s) / bucket_s)
-    rows = session.execute(
-        select(
-            index,
-            func.count(),
-            func.sum(case((H.is_safe, 0), else_=1)),
-            *[func.max(getattr(H, n)) for n in PEAK_SERIES],
-            *[func.avg(getattr(H, n)) for n in MEAN_SERIES],
+    buckets: list[dict] = []
+    if cutoff_s > origin_s:
+        index = func.floor((epoch_s(H.measured, dialect) - origin_s) / bucket_s)
+        query = (
+            select(
+                index,
+                func.count(),
+                func.sum(case((H.is_safe, 0), else_=1)),
+                *[func.max(getattr(H, n)) for n in PEAK_SERIES],
+                *[func.avg(getattr(H, n)) for n in MEAN_SERIES],
+            )
+            .where(
+                H.measured >= datetime.fromtimestamp(origin_s, UTC),
+                H.measured < datetime.fromtimestamp(cutoff_s, UTC),
+            )
+            .group_by(literal_column("1"))  # by position: the expression once a row
         )
-        .where(H.measured >= datetime.fromtimestamp(origin_s, UTC), H.measured < cutoff)
-        .group_by(index)
-    ).all()
-    buckets = _store(session, rows, origin_s, bucket_s)
-    session.execute(
-        delete(H).where(H.measured < cutoff, H.synthesis.is_(None)),
+        buckets = _store(session, session.connection().execute(query).all(), origin_s, bucket_s)
+        origin_s = cutoff_s
+    # only rows already folded are deleted (the decision changes stay, with their synthesis)
+    oldest = min(datetime.fromtimestamp(origin_s, UTC), now - timedelta(days=full_days))
+    deleted = session.execute(
+        delete(H).where(H.measured < oldest, H.synthesis.is_(None)),
         execution_options={"synchronize_session": False},
-    )
-    return len(buckets) + rollup(session), sum(b["samples"] for b in buckets)
+    ).rowcount
+    return len(buckets) + rollup(session), sum(b["samples"] for b in buckets), deleted or 0
 
 
 def rollup(session: Session) -> int:
@@ -126,21 +137,25 @@ def rollup(session: Session) -> int:
         weight = func.sum(case((column.is_(None), 0), else_=B.samples))
         return func.sum(column * B.samples) / func.nullif(cast(weight, Float), 0)
 
-    rows = session.execute(
-        select(
-            index,
-            func.sum(B.samples),
-            func.sum(B.unsafe_samples),
-            *[func.max(getattr(B, n)) for n in PEAK_SERIES],
-            *[weighted(n) for n in MEAN_SERIES],
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                index,
+                func.sum(B.samples),
+                func.sum(B.unsafe_samples),
+                *[func.max(getattr(B, n)) for n in PEAK_SERIES],
+                *[weighted(n) for n in MEAN_SERIES],
+            )
+            .where(
+                B.period_s < ROLLUP_S,
+                B.measured >= datetime.fromtimestamp(origin_s, UTC),
+                B.measured < datetime.fromtimestamp(cutoff_s, UTC),
+            )
+            .group_by(literal_column("1"))
         )
-        .where(
-            B.period_s < ROLLUP_S,
-            B.measured >= datetime.fromtimestamp(origin_s, UTC),
-            B.measured < datetime.fromtimestamp(cutoff_s, UTC),
-        )
-        .group_by(index)
-    ).all()
+        .all()
+    )
     return len(_store(session, rows, origin_s, ROLLUP_S))
 
 
@@ -160,6 +175,8 @@ def expire(session: Session, now: datetime, retention_days: float) -> int:
 def maintain(sessions: sessionmaker[Session], now: datetime, config: GatewayConfig) -> Upkeep:
     """One upkeep pass (one transaction): fold, then expire."""
     with sessions.begin() as session:
-        buckets, folded = fold(session, now, config.history_full_days, config.history_bucket_s)
-        deleted = expire(session, now, config.history_retention_days)
+        buckets, folded, deleted = fold(
+            session, now, config.history_full_days, config.history_bucket_s
+        )
+        deleted += expire(session, now, config.history_retention_days)
     return Upkeep(buckets, folded, deleted)

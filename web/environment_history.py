@@ -10,11 +10,12 @@ are listed so a plot can shade them.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Float, Integer, case, cast, func, select
+from sqlalchemy import Float, Integer, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from orchestrator.model import WeatherHistoryBucket as B
@@ -43,7 +44,7 @@ def _iso_text(column, dialect: str):
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime(ISO)
+    return time.strftime(ISO, time.gmtime(epoch))
 
 
 def _raw(session: Session, dialect: str, after) -> list[list]:
@@ -53,7 +54,9 @@ def _raw(session: Session, dialect: str, after) -> list[list]:
         .where(after)
         .order_by(H.measured)
     )  # fmt: skip
-    return [[float(row[0]), *row[1:]] for row in session.execute(query)]  # PostgreSQL: Decimal
+    return [
+        [float(row[0]), *row[1:]] for row in session.connection().execute(query).all()
+    ]  # PostgreSQL: Decimal
 
 
 def _aggregates(model, weighted: bool) -> list:
@@ -96,10 +99,10 @@ def _sources(session: Session, first: datetime, wanted_s: float) -> tuple[int, l
 
 
 def _buckets(session, dialect, since, inclusive, wanted_s) -> tuple[int, list[list]]:
-    """Buckets [epoch, iso, is_safe, *series] from the raw rows and the folded levels."""
+    """Buckets [epoch, iso, is_safe, *series] from the folded levels and the raw rows."""
     bucket_s, sources = _sources(session, since, wanted_s)
-    merged: dict[int, list] = {}  # index -> [samples, unsafe, *values, *weights]
-    n = len(SERIES)
+    points: list[list] = []
+    weights: list[int] = []  # rows behind each point: a bucket two sources share is merged
     for level, lo, hi in sources:
         model = H if level == "raw" else B
         after = model.measured > lo if lo == since and not inclusive else model.measured >= lo
@@ -112,35 +115,37 @@ def _buckets(session, dialect, since, inclusive, wanted_s) -> tuple[int, list[li
             if level == "raw"
             else [func.sum(B.samples), func.sum(B.unsafe_samples)]
         )
-        aggregates = _aggregates(model, weighted=level != "raw")
-        query = select(index, *counts, *aggregates).where(*where).group_by(index)
-        for row in session.execute(query):
+        query = (
+            select(index, *counts, *_aggregates(model, weighted=level != "raw"))
+            .where(*where)
+            .group_by(literal_column("1"))  # by position: the expression once a row
+            .order_by(literal_column("1"))
+        )
+        for row in session.connection().execute(query).all():
+            epoch = int(row[0]) * bucket_s
             samples = int(row[1])
-            entry = merged.setdefault(int(row[0]), [0, 0] + [None] * n + [0] * n)
-            entry[0] += samples
-            entry[1] += int(row[2])
-            for i, (name, value) in enumerate(zip(SERIES, row[3:], strict=True)):
-                if value is None:
-                    continue
-                value = float(value)  # PostgreSQL: Decimal
-                slot = entry[2 + i]
-                if name in PEAK_SERIES:
-                    entry[2 + i] = value if slot is None else max(slot, value)
-                else:  # weighted by rows: a bucket half folded, half raw averages right
-                    entry[2 + i] = value * samples if slot is None else slot + value * samples
-                    entry[2 + n + i] += samples
-    points = []
-    for index in sorted(merged):
-        entry = merged[index]
-        epoch = index * bucket_s
-        values = []
-        for i, name in enumerate(SERIES):
-            value = entry[2 + i]
-            if value is not None and name not in PEAK_SERIES:
-                value /= entry[2 + n + i]
-            values.append(None if value is None else round(value, 3))
-        points.append([epoch, _iso(epoch), 0 if entry[1] else 1, *values])
+            values = [None if v is None else round(float(v), 3) for v in row[3:]]
+            if points and points[-1][0] == epoch:  # the bucket where two sources meet
+                _merge(points[-1], weights[-1], values, samples, int(row[2]))
+                weights[-1] += samples
+                continue
+            points.append([epoch, _iso(epoch), 0 if row[2] else 1, *values])
+            weights.append(samples)
     return bucket_s, points
+
+
+def _merge(point: list, point_rows: int, values: list, rows: int, unsafe: int) -> None:
+    """Add a source's part of a bucket to the point: peaks by max, means weighted by rows."""
+    if unsafe:
+        point[2] = 0
+    for i, name in enumerate(SERIES):
+        old, new = point[3 + i], values[i]
+        if new is None or old is None:
+            point[3 + i] = old if new is None else new
+        elif name in PEAK_SERIES:
+            point[3 + i] = max(old, new)
+        else:
+            point[3 + i] = round((old * point_rows + new * rows) / (point_rows + rows), 3)
 
 
 def _with_gaps(points: list[list], step_s: float, since_epoch: float | None) -> list[list]:

@@ -78,16 +78,19 @@ def test_store_keeps_the_synthesis_only_where_the_decision_changes(runtime, cloc
 
 
 def test_fold_keeps_means_peaks_gaps_and_decision_rows(runtime, clock):
-    now = clock.now()
+    now = clock.now()  # 04:00
     old = now - timedelta(days=3)  # 3 h of rows three days ago, no rows from 60 to 90 min
     rows = [row(old + timedelta(minutes=m), m) for m in range(180) if not 60 <= m < 90]
     rows[7]["synthesis"] = {"elements": {"rain_rate": {"decision": "unsafe"}}}
-    recent = [row(now - timedelta(minutes=m), m) for m in range(1, 11)]
+    today = [row(now - timedelta(hours=6, minutes=m), m) for m in range(30)]  # 21:31-22:00
+    recent = [row(now - timedelta(minutes=m), m) for m in range(1, 11)]  # not settled yet
     with runtime.sessions.begin() as session:
-        session.execute(insert(H), rows + recent)
+        session.execute(insert(H), rows + today + recent)
     with runtime.sessions.begin() as session:
-        buckets, folded = fold(session, now, full_days=1, bucket_s=300)
-    assert (buckets, folded) == (30 + 3, 150)  # 5-minute buckets, and 3 hourly ones
+        buckets, folded, deleted = fold(session, now, full_days=1, bucket_s=300)
+    # 30 + 7 five-minute buckets, 3 + 1 hourly ones (22:00 waits for a later fine bucket);
+    # the old rows deleted, but one
+    assert (buckets, folded, deleted) == (30 + 7 + 3 + 1, 150 + 30, 150 - 1)
     with runtime.sessions() as session:
         stored = session.scalars(
             select(WeatherHistoryBucket).where(WeatherHistoryBucket.period_s == 300)
@@ -98,7 +101,7 @@ def test_fold_keeps_means_peaks_gaps_and_decision_rows(runtime, clock):
             .order_by(WeatherHistoryBucket.measured)
         ).all()  # fmt: skip
         left = session.execute(select(H.measured, H.synthesis).order_by(H.measured)).all()
-    starts = [(b.measured - old).total_seconds() / 60 for b in stored]
+    starts = [(b.measured - old).total_seconds() / 60 for b in stored[:30]]
     assert starts == [m for m in range(0, 180, 5) if not 60 <= m < 90]  # the gap stays a gap
     first = stored[0]  # minutes 0-4
     assert first.samples == 5 and first.period_s == 300 and first.unsafe_samples == 1
@@ -107,14 +110,17 @@ def test_fold_keeps_means_peaks_gaps_and_decision_rows(runtime, clock):
     assert first.wind_speed_m_s == 4.0 and first.rain_rate_mm_h == 1.0  # maximum
     assert first.sky_minus_ambient_c == pytest.approx(-30.0)  # the null value left out
     assert stored[1].unsafe_samples == 0
-    assert [h.samples for h in hourly] == [60, 30, 60] and hourly[0].measured == old
+    assert [h.samples for h in hourly] == [60, 30, 60, 29] and hourly[0].measured == old
     assert hourly[1].temperature_c == pytest.approx(104.5)  # minutes 90-119 only
     assert hourly[0].unsafe_samples == 6 and hourly[0].wind_speed_m_s == 4.0
     assert hourly[0].sky_minus_ambient_c == pytest.approx(-30.0)  # weighted, nulls left out
-    # the folded rows are gone, except the decision change (kept with its synthesis)
-    assert len(left) == 1 + len(recent) and left[0][1]["elements"]["rain_rate"]
+    # rows older than a day are gone, except the decision change (kept with its synthesis);
+    # today's folded rows stay at full resolution
+    assert len(left) == 1 + len(today) + len(recent) and left[0][1]["elements"]["rain_rate"]
     with runtime.sessions.begin() as session:
-        assert fold(session, now, full_days=1, bucket_s=300) == (0, 0)  # nothing twice
+        assert fold(session, now, full_days=1, bucket_s=300) == (0, 0, 0)  # nothing twice
+    with runtime.sessions.begin() as session:  # an hour later: the recent rows, once
+        assert fold(session, now + timedelta(hours=1), full_days=1, bucket_s=300)[1] == 10
 
 
 def test_retention_deletes_everything_older(runtime, clock):
@@ -133,8 +139,9 @@ def test_retention_deletes_everything_older(runtime, clock):
         assert session.scalar(select(func.count()).select_from(SiteWatchHistory)) == 0
         oldest = session.scalar(select(func.min(WeatherHistoryBucket.measured)))
     assert upkeep.rows_folded == 40 and oldest >= now - timedelta(days=2)
-    # the 20 decision rows (03:41-04:00), the site row, their 5 five-minute buckets and 2 hours
-    assert upkeep.rows_deleted == 20 + 1 + 5 + 2
+    # 20 folded rows a day old, the 20 decision rows (03:41-04:00) and the site row past the
+    # retention, with their 5 five-minute buckets and 2 hourly ones
+    assert upkeep.rows_deleted == 20 + 20 + 1 + 5 + 2
 
 
 def test_environment_reads_buckets_and_recent_rows_with_gaps_and_unsafe_periods(runtime, clock):
