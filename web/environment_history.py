@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -101,6 +101,10 @@ def _sources(session: Session, first: datetime, wanted_s: float) -> tuple[int, l
 def _buckets(session, dialect, since, inclusive, wanted_s) -> tuple[int, list[list]]:
     """Buckets [epoch, iso, is_safe, *series] from the folded levels and the raw rows."""
     bucket_s, sources = _sources(session, since, wanted_s)
+    if not inclusive:  # the bucket holding `since` may have grown since: it is sent again
+        since = datetime.fromtimestamp(math.floor(since.timestamp() / bucket_s) * bucket_s, UTC)
+        sources[0] = (sources[0][0], since, sources[0][2])
+        inclusive = True
     points: list[list] = []
     weights: list[int] = []  # rows behind each point: a bucket two sources share is merged
     for level, lo, hi in sources:
@@ -184,7 +188,10 @@ def _unsafe_periods(points: list[list], step_s: float) -> list[dict[str, str]]:
 def history(
     session: Session, now: datetime, hours: float, since: datetime | None, history_period_s: float
 ) -> dict[str, Any]:
-    """{"history": [{t, is_safe, series...}], "unsafe_periods": [...], "bucket_s": ...}."""
+    """{"history": [{t, is_safe, series...}], "unsafe_periods": [...], "bucket_s": ...}.
+
+    With `since`, only newer points: rows after it, or for buckets from the one holding it.
+    """
     dialect = session.connection().dialect.name
     start = now - timedelta(hours=hours)
     incremental = since is not None and since >= start
