@@ -219,15 +219,18 @@ class PlcSimulator:
                 conn.sendall(self._malformed_text.encode() + b"\n")
                 return
         if _is_status_request(request):
-            with self._lock:
-                now = self.clock.now()
-                self._status[0]["date"] = now.strftime("%Y-%m-%dT%H:%M:%S")
-                if self.weather is not None:
-                    self._vary(now)
-                answer = copy.deepcopy(self._status)
-            self._send(conn, answer)
+            self._send(conn, self.status_answer())
         else:
             self._send(conn, [{"name": "ERROR", "message": "unknown command; send STATUS"}])
+
+    def status_answer(self) -> list[dict[str, Any]]:
+        """The STATUS answer at the clock's time (the weather varied, forced values kept)."""
+        with self._lock:
+            now = self.clock.now()
+            self._status[0]["date"] = now.strftime("%Y-%m-%dT%H:%M:%S")
+            if self.weather is not None:
+                self._vary(now)
+            return copy.deepcopy(self._status)
 
     def _vary(self, now: datetime) -> None:
         """Put the weather model's values in the answer, except the pinned ones (lock held)."""
