@@ -32,6 +32,8 @@ PEAK_SERIES = ("rain_rate_mm_h", "wind_speed_m_s")  # the worst of a bucket, not
 SERIES = (*PEAK_SERIES, *MEAN_SERIES)
 ROLLUP_S = 3600  # the coarse level (history_bucket_s divides it)
 SETTLE_S = 600  # rows younger than this may still be arriving: folded at a later pass
+CHUNK_S = 7 * 86400  # at most this much history folded per transaction (a first upkeep of
+MAX_CHUNKS = 100  # a long history takes several; the next pass goes on where this one ends)
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,15 @@ def fold(session: Session, now: datetime, full_days: float, bucket_s: int) -> tu
     dialect = session.connection().dialect.name
     last = level_end(session, fine=True)
     # buckets start where the previous fold ended, so a changed bucket size never overlaps
-    origin_s = int(last[0].timestamp()) if last else 0
+    base_s = int(last[0].timestamp()) if last else 0
+    # ... at the bucket of the first row not folded yet (a long hole is skipped)
+    first = session.scalar(
+        select(func.min(H.measured)).where(H.measured >= datetime.fromtimestamp(base_s, UTC))
+    )
+    first_s = first.timestamp() if first is not None else now.timestamp()
+    origin_s = base_s + math.floor((first_s - base_s) / bucket_s) * bucket_s
     cutoff_s = (now - timedelta(seconds=SETTLE_S)).timestamp()
+    cutoff_s = min(cutoff_s, origin_s + CHUNK_S)  # a short transaction: the store job waits
     cutoff_s = origin_s + math.floor((cutoff_s - origin_s) / bucket_s) * bucket_s
     buckets: list[dict] = []
     if cutoff_s > origin_s:
@@ -173,10 +182,16 @@ def expire(session: Session, now: datetime, retention_days: float) -> int:
 
 
 def maintain(sessions: sessionmaker[Session], now: datetime, config: GatewayConfig) -> Upkeep:
-    """One upkeep pass (one transaction): fold, then expire."""
+    """One upkeep pass: fold (a week per transaction), then expire."""
+    buckets = folded = deleted = 0
+    for _ in range(MAX_CHUNKS):
+        with sessions.begin() as session:
+            added, rows, dropped = fold(
+                session, now, config.history_full_days, config.history_bucket_s
+            )
+        buckets, folded, deleted = buckets + added, folded + rows, deleted + dropped
+        if not rows:
+            break
     with sessions.begin() as session:
-        buckets, folded, deleted = fold(
-            session, now, config.history_full_days, config.history_bucket_s
-        )
         deleted += expire(session, now, config.history_retention_days)
     return Upkeep(buckets, folded, deleted)

@@ -121,6 +121,14 @@ def test_fold_keeps_means_peaks_gaps_and_decision_rows(runtime, clock):
         assert fold(session, now, full_days=1, bucket_s=300) == (0, 0, 0)  # nothing twice
     with runtime.sessions.begin() as session:  # an hour later: the recent rows, once
         assert fold(session, now + timedelta(hours=1), full_days=1, bucket_s=300)[1] == 10
+    # after a month without rows, a pass folds the new ones (the hole is skipped, not walked)
+    later = now + timedelta(days=30)
+    with runtime.sessions.begin() as session:
+        session.execute(
+            insert(H), [row(later - timedelta(hours=1, minutes=m), m) for m in range(5)]
+        )
+    upkeep = maintain(runtime.sessions, later, runtime.config.gateway)
+    assert upkeep.rows_folded == 5
 
 
 def test_retention_deletes_everything_older(runtime, clock):
