@@ -7,10 +7,11 @@ points and the unsafe periods; the page fetches it once, then only newer points 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import select
 
 from orchestrator.errors import InputError
@@ -96,6 +97,8 @@ def environment_blueprint(runtime: Runtime) -> Blueprint:
 
     @bp.get("/api/environment")
     def api():
-        return jsonify(environment_data(runtime, _hours(), _since()))
+        # compact and unsorted (jsonify sorts every row's keys): a third less time for a day
+        body = json.dumps(environment_data(runtime, _hours(), _since()), separators=(",", ":"))
+        return Response(body, mimetype="application/json")
 
     return bp
