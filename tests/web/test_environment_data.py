@@ -4,12 +4,13 @@ by tests/plc_gateway/test_history.py and test_environment_page.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
 
 from orchestrator import db
+from orchestrator.clock import ManualClock
 from orchestrator.model.watches import WeatherWatchHistory as H
 from tests.conftest import make_runtime
 from web import create_app
@@ -26,9 +27,12 @@ def _row(measured, is_safe: bool, temperature_c: float) -> dict:
     }  # fmt: skip
 
 
-@pytest.fixture
-def client(tmp_path, clock):
-    """Two hours of one-minute rows ending now, unsafe 30 min in the middle, a 20-min hole."""
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """Two hours of one-minute rows ending now, unsafe 30 min in the middle, a 20-min hole
+    (one database for the module: the tests only read)."""
+    tmp_path = tmp_path_factory.mktemp("environment")
+    clock = ManualClock(datetime(2026, 11, 25, 4, 0, tzinfo=UTC))
     runtime = make_runtime(tmp_path, clock, f"sqlite:///{tmp_path / 'pyros.db'}")
     db.upgrade(runtime.engine)
     now = clock.now()
@@ -59,8 +63,6 @@ def test_history_has_null_points_in_gaps_and_the_unsafe_periods(client):
 
 
 def _minus(iso: str, minutes: int) -> str:
-    from datetime import datetime
-
     return (
         datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(minutes=minutes)
     ).strftime(ISO)
