@@ -7,6 +7,7 @@ Runs on SQLite and on the real PostgreSQL server (the `runtime` and `db_url` fix
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -223,3 +224,25 @@ def test_bad_history_settings_name_the_key(tmp_path, toml, key, reason):
     with pytest.raises(ConfigError) as excinfo:
         parse_config("[gateway]\n" + toml, tmp_path)  # an overlay on the shipped default
     assert excinfo.value.key == key and reason in excinfo.value.reason
+
+
+def test_the_gateway_upkeep_job_folds_and_survives_a_missing_table(runtime, clock, caplog):
+    from plc_gateway.server import Gateway
+
+    caplog.set_level(logging.INFO, logger="plc_gateway.server")
+    now = clock.now()
+    with runtime.sessions.begin() as session:
+        session.execute(insert(H), [row(now - timedelta(days=40, minutes=m), m) for m in range(30)])
+    gateway = Gateway(runtime.config, clock, runtime.sessions)  # not started: no thread, no port
+    gateway.maintain_history()
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(H)) == 0  # older than 30 days
+        fine = select(func.sum(WeatherHistoryBucket.samples)).where(
+            WeatherHistoryBucket.period_s == 300
+        )
+        assert session.scalar(fine) == 30
+    assert "30 rows folded" in caplog.text
+    with runtime.engine.begin() as connection:
+        connection.execute(text("DROP TABLE weather_history_bucket"))
+    gateway.maintain_history()  # logged, not raised: serving safety goes on
+    assert "weather history upkeep failed" in caplog.text
