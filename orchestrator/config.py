@@ -257,6 +257,31 @@ class GatewayConfig(ServerConfig):
     discovery_port: Annotated[int, Field(ge=0, le=65535)] = 32227  # 0 = no discovery responder
     store_period_s: Annotated[float, Field(gt=0, le=60)] = 2.0  # WeatherWatch update period
     history_period_s: Annotated[float, Field(gt=0, le=3600)] = 60.0  # one history row per period
+    # History storage: rows at history_period_s for history_full_days, then folded into
+    # history_bucket_s means (rain and wind keep their maximum), deleted after the retention.
+    history_full_days: Annotated[float, Field(ge=1, le=3660)] = 30.0
+    history_bucket_s: Annotated[int, Field(ge=60, le=1800)] = 300
+    history_retention_days: Annotated[float, Field(ge=1, le=36600)] = 366.0
+    history_maintenance_period_s: Annotated[float, Field(ge=10, le=86400)] = 3600.0
+
+    @model_validator(mode="after")
+    def _history_ages(self) -> GatewayConfig:
+        if self.history_retention_days < self.history_full_days:
+            raise ValueError(
+                f"history_retention_days ({self.history_retention_days:g}) must be >= "
+                f"history_full_days ({self.history_full_days:g})"
+            )
+        if 3600 % self.history_bucket_s or self.history_bucket_s == 3600:
+            raise ValueError(
+                f"history_bucket_s ({self.history_bucket_s}) must divide an hour and be shorter"
+                " (60, 120, 300, 600, 900, 1200 or 1800): hourly buckets are rolled up from them"
+            )
+        if self.history_bucket_s < self.history_period_s:
+            raise ValueError(
+                f"history_bucket_s ({self.history_bucket_s}) must be >= history_period_s "
+                f"({self.history_period_s:g})"
+            )
+        return self
 
 
 class WebConfig(ServerConfig):
@@ -317,6 +342,10 @@ class SimulatorsConfig(_Section):
     # Devices follow the accelerated clock (`pyros simulate` turns it on): the device simulator
     # runs exposures, slews and dome moves clock.speed times faster than real time.
     devices_follow_clock: bool = False
+    # The PLC simulator's weather: diurnal temperature, humidity following it, gusty wind and
+    # sensor noise, deterministic for the seed (false: the static dry answer of the seed).
+    weather_variation: bool = True
+    weather_seed: Annotated[int, Field(ge=0)] = 0
 
     def device_time_scale(self, clock_speed: float) -> float:
         """How many times faster than real time the device simulator runs."""

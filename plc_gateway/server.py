@@ -1,8 +1,9 @@
-"""The gateway process: PLC poll job -> synthesis -> Alpaca server, plus the store job.
+"""The gateway process: PLC poll job -> synthesis -> Alpaca server, plus the store jobs.
 
-Two APScheduler jobs (`plc_poll` every plc.poll_period_s, `weather_store` every
-gateway.store_period_s), the Alpaca app on waitress (a production WSGI server) and the UDP
-discovery responder. `pyros gateway` runs one; tests start one in-process with their clock.
+APScheduler jobs (`plc_poll` every plc.poll_period_s, `weather_store` every
+gateway.store_period_s, `history_upkeep` every gateway.history_maintenance_period_s), the Alpaca
+app on waitress (a production WSGI server) and the UDP discovery responder. `pyros gateway`
+runs one; tests start one in-process with their clock.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from orchestrator.config import Config
 from plc_gateway.alpaca import create_alpaca_app
 from plc_gateway.client import PlcClient, PlcError
 from plc_gateway.discovery import DiscoveryResponder
+from plc_gateway.history import maintain
 from plc_gateway.store import WatchStore
 from plc_gateway.synthesis import Synthesis, Synthesizer, unsafe_at_start
 
@@ -76,6 +78,7 @@ class Gateway:
         self.synthesizer = Synthesizer(config.safety, config.plc.unsafe_after_failed_polls)
         self.state = SafetyState(clock, config.safety.stale_after_s)
         self.state.on_refresh = self._poll_soon
+        self.sessions = sessions
         self.store = WatchStore(sessions, config.gateway.history_period_s) if sessions else None
         self.host = config.gateway.host
         self.port = config.gateway.port if port is None else port
@@ -141,6 +144,23 @@ class Gateway:
                 log.info("storing the weather synthesis works again")
             self._last_store_error = ""
 
+    def maintain_history(self) -> None:
+        """Fold old history rows into buckets and apply the retention (a failure is logged)."""
+        if self.sessions is None:
+            return
+        try:
+            upkeep = maintain(self.sessions, self.clock.now(), self.config.gateway)
+        except Exception as exc:  # the database may be busy: the next pass catches up
+            cause = getattr(exc, "orig", None) or exc
+            log.error("weather history upkeep failed: %s: %s; will retry", type(cause).__name__,
+                      str(cause).splitlines()[0] if str(cause) else "")  # fmt: skip
+            return
+        if upkeep.buckets_added or upkeep.rows_deleted:
+            log.info(
+                "weather history: %d rows folded into %d buckets, %d rows past retention deleted",
+                upkeep.rows_folded, upkeep.buckets_added, upkeep.rows_deleted,
+            )  # fmt: skip
+
     def _poll_soon(self) -> None:
         if self._scheduler is not None:
             self._scheduler.modify_job("plc_poll", next_run_time=datetime.now(UTC))
@@ -178,6 +198,12 @@ class Gateway:
                 name="weather_store", max_instances=1, coalesce=True,
                 misfire_grace_time=max(1, int(store_s)),
                 next_run_time=now + timedelta(seconds=min(store_s, poll_s)),
+            )  # fmt: skip
+            upkeep_s = max(1.0, self.config.gateway.history_maintenance_period_s / speed)
+            scheduler.add_job(
+                self.maintain_history, "interval", seconds=upkeep_s, id="history_upkeep",
+                name="history_upkeep", max_instances=1, coalesce=True,
+                next_run_time=now + timedelta(seconds=min(upkeep_s, 10.0)),
             )  # fmt: skip
         scheduler.start()
         self._scheduler = scheduler

@@ -2,7 +2,8 @@
 
 Run by the gateway's store job: safety never depends on the orchestrator being alive, so
 the process that builds the synthesis is the one that records it. Read by `pyros status`
-(stale row = UNSAFE) and by the web's environment page.
+(stale row = UNSAFE) and by the web's environment page. History rows carry the full synthesis
+only when the decision changes; the site history only when the site data changes.
 """
 
 from __future__ import annotations
@@ -62,25 +63,43 @@ class WatchStore:
         self.sessions = sessions
         self.history_period_s = history_period_s
         self._last_history: datetime | None = None
-        self._last_safe: bool | None = None
+        self._last_decision: tuple | None = None  # None: the next history row keeps its synthesis
+        self._last_site: dict[str, Any] | None = None
 
     def store(self, synthesis: Synthesis, period_s: float) -> None:
         weather, site = weather_fields(synthesis), site_fields(synthesis)
+        decision = decision_of(synthesis)
         history_due = (
             self._last_history is None
-            or synthesis.is_safe != self._last_safe
+            or decision != self._last_decision
             or (synthesis.measured - self._last_history).total_seconds() >= self.history_period_s
         )
+        site_changed = site_key(site) != self._last_site
         with self.sessions.begin() as session:
             _upsert(session, WeatherWatch, weather)
             _upsert(session, SiteWatch, site)
             if history_due:
-                session.add(WeatherWatchHistory(**weather))
+                changed = decision != self._last_decision  # the 2 KB JSON: only on a change
+                row = {**weather, "synthesis": weather["synthesis"] if changed else None}
+                session.add(WeatherWatchHistory(**row))
+            if site_changed:
                 session.add(SiteWatchHistory(**site))
             upsert_beat(session, "weather_store", PROCESS, period_s, synthesis.measured)
         if history_due:
             self._last_history = synthesis.measured
-            self._last_safe = synthesis.is_safe
+            self._last_decision = decision
+        if site_changed:
+            self._last_site = site_key(site)
+
+
+def decision_of(synthesis: Synthesis) -> tuple:
+    """What a stored synthesis is kept for: the verdict and which elements are unsafe."""
+    unsafe = tuple(sorted(name for name, e in synthesis.elements.items() if not e.safe))
+    return (synthesis.is_safe, unsafe)
+
+
+def site_key(site: dict[str, Any]) -> dict[str, Any]:
+    return {"is_safe": site["is_safe"], "synthesis": site["synthesis"]}
 
 
 def _upsert(session: Session, model, fields: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@
 Request `{"command":[{"name":"STATUS"}]}`, answer the STATUS list of data/plc_status_dry.json
 (one JSON document per line). A scenario (simulators.scenario) changes sensor values and
 injects the faults the gateway must survive: invalid sensor, silence, dropped connections,
-malformed answers. Used by `pyros plc-sim`, `pyros start` and the gateway's tests.
+malformed answers. With a `WeatherModel` (simulators.weather) the weather varies on the clock;
+a value a scenario or test sets is pinned and never varied again (rain is always forced).
+Used by `pyros plc-sim`, `pyros start` and the gateway's tests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from orchestrator.clock import Clock, RealClock
 from orchestrator.errors import InputError
 from simulators.plc_commands import answer_command, lights_device
 from simulators.scenario import Scenario, ScenarioPlayer
+from simulators.weather import WeatherModel
 
 log = logging.getLogger(__name__)
 SIMULATOR_KEY = "plcSimulator"  # the scenario key of this simulator (seed format)
@@ -46,6 +49,7 @@ class PlcSimulator:
         clock: Clock | None = None,
         status: list[dict[str, Any]] | None = None,
         scenario: Scenario | None = None,
+        weather: WeatherModel | None = None,
     ):
         self.host = host
         self.port = port
@@ -53,6 +57,8 @@ class PlcSimulator:
         self._status = copy.deepcopy(status) if status is not None else default_status()
         self._scenario = scenario.for_simulator(SIMULATOR_KEY) if scenario else None
         self._player: ScenarioPlayer | None = None
+        self.weather = weather
+        self._pinned: set[tuple[str, str]] = set()  # values set by a scenario or a test
         self._lock = threading.Lock()
         self._silent_until: datetime | None = None
         self._malformed_left = 0
@@ -139,6 +145,7 @@ class PlcSimulator:
     def set_value(self, device_name: str, value_name: str, value: Any) -> None:
         with self._lock:
             device = self._device(device_name)
+            self._pinned.add((device_name, value_name))
             for item in device.setdefault("values", []):
                 if item.get("name") == value_name:
                     item["value"] = value
@@ -220,14 +227,29 @@ class PlcSimulator:
                 conn.sendall(self._malformed_text.encode() + b"\n")
                 return
         if _is_status_request(request):
-            with self._lock:
-                self._status[0]["date"] = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
-                answer = copy.deepcopy(self._status)
-            self._send(conn, answer)
+            self._send(conn, self.status_answer())
         elif (answer := answer_command(self, request)) is not None:
             self._send(conn, answer)
         else:
             self._send(conn, [{"name": "ERROR", "message": "unknown command; send STATUS"}])
+
+    def status_answer(self) -> list[dict[str, Any]]:
+        """The STATUS answer at the clock's time (the weather varied, forced values kept)."""
+        with self._lock:
+            now = self.clock.now()
+            self._status[0]["date"] = now.strftime("%Y-%m-%dT%H:%M:%S")
+            if self.weather is not None:
+                self._vary(now)
+            return copy.deepcopy(self._status)
+
+    def _vary(self, now: datetime) -> None:
+        """Put the weather model's values in the answer, except the pinned ones (lock held)."""
+        values = self.weather.values(now) if self.weather is not None else {}
+        for device in self._status[0].get("device", []):
+            for item in device.get("values", []):
+                key = (device.get("name"), item.get("name"))
+                if key in values and key not in self._pinned:
+                    item["value"] = values[key]
 
     def _send(self, conn: socket.socket, answer: Any) -> None:
         conn.sendall(json.dumps(answer).encode() + b"\n")
@@ -248,13 +270,18 @@ def _number(action: dict, key: str) -> float:
 
 
 def run_plc_simulator(
-    host: str, port: int, scenario_path: Path | None, stop: threading.Event, clock: Clock
+    host: str,
+    port: int,
+    scenario_path: Path | None,
+    stop: threading.Event,
+    clock: Clock,
+    weather: WeatherModel | None = None,
 ) -> None:
     """`pyros plc-sim`: serve until `stop` is set; scenario times run on `clock`."""
     from simulators.scenario import load_scenario
 
     scenario = load_scenario(scenario_path) if scenario_path else None
-    simulator = PlcSimulator(host, port, clock=clock, scenario=scenario).start()
+    simulator = PlcSimulator(host, port, clock=clock, scenario=scenario, weather=weather).start()
     print(
         f"PLC simulator on {simulator.address}"
         + (f", scenario {scenario_path}" if scenario_path else ""),

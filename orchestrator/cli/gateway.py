@@ -56,16 +56,23 @@ def gateway(obj: CliContext, port: int | None, plc: str | None) -> None:
 def plc_sim(obj: CliContext, host: str | None, port: int | None, scenario: Path | None) -> None:
     """Run the PLC simulator (answers STATUS like COLIBRI's Beckhoff PLC)."""
     from simulators.plc_simulator import run_plc_simulator
+    from simulators.weather import WeatherModel
 
     runtime = obj.runtime("plc-sim")
     config = runtime.config
     default_host, default_port = config.plc.host_port
+    weather = (
+        WeatherModel(config.simulators.weather_seed, config.site.longitude_deg)
+        if config.simulators.weather_variation
+        else None
+    )
     run_plc_simulator(
         host or default_host,
         default_port if port is None else port,
         scenario or config.simulators.plc_scenario,
         _stop_on_signals(),
         runtime.clock,
+        weather,
     )
 
 

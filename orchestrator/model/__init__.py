@@ -28,6 +28,7 @@ from orchestrator.model.users import Country, Role, ScientificProgram, User, Use
 from orchestrator.model.watches import (
     SiteWatch,
     SiteWatchHistory,
+    WeatherHistoryBucket,
     WeatherWatch,
     WeatherWatchHistory,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "User",
     "UserLevel",
     "UTCDateTime",
+    "WeatherHistoryBucket",
     "WeatherWatch",
     "WeatherWatchHistory",
 ]

@@ -71,20 +71,21 @@ function renderSite(site) {
   }
 }
 
-// Points further apart than this are a gap: drawn as a gap, not a straight line across it.
+// Points further apart than this are a gap (the server also sends a null point in each gap).
 function gapMs(points) {
   const steps = points.slice(1).map((p, i) => p[0] - points[i][0]).sort((a, b) => a - b);
   const median = steps.length ? steps[Math.floor(steps.length / 2)] : 60e3;
   return Math.max(3 * median, 120e3);
 }
 
-function plot(history, key, title, unit, t0, t1) {
+function plot(history, periods, key, title, unit, t0, t1) {
   const W = 320, H = 130, L = 44, R = 8, T = 20, B = 22;
   const box = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot", role: "img", "aria-label": title });
   box.appendChild(svg("text", { x: L, y: 13, class: "plot-title" }, `${title} (${unit})`));
-  const points = history.filter(p => p[key] !== null && p[key] !== undefined)
-    .map(p => [Date.parse(p.t), p[key], p.is_safe]).filter(p => p[0] >= t0);
-  const x = t => L + (W - L - R) * (t - t0) / Math.max(1, t1 - t0);
+  // null values stay in: they break the line
+  const all = history.map(p => [Date.parse(p.t), p[key] ?? null]).filter(p => p[0] >= t0);
+  const points = all.filter(p => p[1] !== null);
+  const x = t => L + (W - L - R) * (Math.min(Math.max(t, t0), t1) - t0) / Math.max(1, t1 - t0);
   box.appendChild(svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B, class: "plot-frame" }));
   if (!points.length) {
     box.appendChild(svg("text", { x: L + 8, y: H / 2 + 4, class: "plot-empty" }, "no data"));
@@ -96,24 +97,32 @@ function plot(history, key, title, unit, t0, t1) {
   if (hi - lo < 1e-9) { lo -= 1; hi += 1; } else { lo -= pad; hi += pad; }
   const y = v => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
   const gap = gapMs(points);
-  // Unsafe periods shaded over the plot, and a strip along the bottom: green safe, red unsafe.
-  points.forEach((p, i) => {
-    const next = i + 1 < points.length ? Math.min(points[i + 1][0], p[0] + gap) : Math.min(t1, p[0] + gap);
-    const width = Math.max(0.5, x(next) - x(p[0]));
-    box.appendChild(svg("rect", { x: x(p[0]), y: H - B + 2, width, height: 4,
-      class: p[2] ? "strip-safe" : "strip-unsafe" }));
-    if (!p[2]) box.appendChild(svg("rect", { x: x(p[0]), y: T, width, height: H - T - B, class: "plot-unsafe" }));
-  });
-  let segment = [];
+  // A green strip along the bottom under the data (none in a gap: no data is not safe) ...
+  let segment = [], first = null, previous = null;
   const flush = () => {
-    if (segment.length) box.appendChild(svg("polyline", { points: segment.join(" "), class: "plot-line" }));
+    if (segment.length) {
+      box.appendChild(svg("polyline", { points: segment.join(" "), class: "plot-line" }));
+      box.appendChild(svg("rect", { x: x(first), y: H - B + 2, width: Math.max(0.5, x(previous) - x(first)),
+        height: 4, class: "strip-safe" }));
+    }
     segment = [];
   };
-  points.forEach((p, i) => {
-    if (i > 0 && p[0] - points[i - 1][0] > gap) flush();
+  for (const p of all) {
+    if (p[1] === null || (previous !== null && p[0] - previous > gap)) flush();
+    if (p[1] === null) { previous = null; continue; }
+    if (!segment.length) first = p[0];
     segment.push(`${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`);
-  });
+    previous = p[0];
+  }
   flush();
+  // ... and the unsafe periods (given by the server) shaded, with a red strip over the green.
+  for (const period of periods) {
+    const a = Date.parse(period.start), b = Date.parse(period.end);
+    if (b < t0) continue;
+    const width = Math.max(0.5, x(b) - x(a));
+    box.appendChild(svg("rect", { x: x(a), y: H - B + 2, width, height: 4, class: "strip-unsafe" }));
+    box.appendChild(svg("rect", { x: x(a), y: T, width, height: H - T - B, class: "plot-unsafe" }));
+  }
   box.appendChild(svg("text", { x: L - 4, y: T + 8, class: "plot-axis", "text-anchor": "end" }, fmt(hi)));
   box.appendChild(svg("text", { x: L - 4, y: H - B, class: "plot-axis", "text-anchor": "end" }, fmt(lo)));
   const ticks = 4;  // every 6 h on a 24 h plot
@@ -126,8 +135,9 @@ function plot(history, key, title, unit, t0, t1) {
   return box;
 }
 
-// The history is fetched whole once, then only the rows after the last one (incremental).
+// The history is fetched whole once, then only the points after the last one (incremental).
 let history = [];
+let periods = [];
 let loaded = false;
 
 function render(data) {
@@ -137,8 +147,9 @@ function render(data) {
   renderSite(data.site);
   const t1 = Date.parse(data.time), t0 = t1 - data.hours * 3600e3;
   history = history.filter(p => Date.parse(p.t) >= t0);
+  periods = periods.filter(p => Date.parse(p.end) >= t0);
   document.getElementById("env-plots").replaceChildren(
-    ...SERIES.map(([key, title, unit]) => plot(history, key, title, unit, t0, t1)));
+    ...SERIES.map(([key, title, unit]) => plot(history, periods, key, title, unit, t0, t1)));
 }
 
 async function refresh() {
@@ -146,7 +157,14 @@ async function refresh() {
     const last = loaded && history.length ? history[history.length - 1].t : null;
     const url = "api/environment?hours=24" + (last ? "&since=" + encodeURIComponent(last) : "");
     const data = await (await fetch(url)).json();
-    history = loaded ? history.concat(data.history) : data.history;
+    if (loaded) {
+      const lastMs = last ? Date.parse(last) : -Infinity;  // a point is never added twice
+      history = history.concat(data.history.filter(p => Date.parse(p.t) > lastMs));
+      periods = periods.concat(data.unsafe_periods || []);
+    } else {
+      history = data.history;
+      periods = data.unsafe_periods || [];
+    }
     loaded = true;
     render(data);
   } catch (e) {
