@@ -110,6 +110,7 @@ const plots = {};  // key -> uPlot instance (window.pyrosPlots: read by the page
 window.pyrosPlots = plots;
 let span = [0, 1];  // the x range in s: the last `hours` up to the server's time
 
+function utcHHMM(s) { return new Date(s * 1000).toISOString().slice(11, 16); }
 function plotWidth(box) { return Math.max(240, box.clientWidth - 8); }
 
 function makePlot(key, title, unit) {
@@ -121,10 +122,12 @@ function makePlot(key, title, unit) {
     title: `${title} (${unit})`, width: plotWidth(box), height: 170,
     tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),  // every time on the site is UTC
     legend: { show: false }, cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true, range: () => span } },  // y: uPlot's autoscale
+    // y autoscaled to the data (not to zero: a pressure of 770 hPa is no flat line at the top)
+    scales: { x: { time: true, range: () => span },
+      y: { range: (u, lo, hi) => uPlot.rangeNum(lo, hi, 0.1, true) } },
     series: [{}, { label: title, stroke: "#9cc3ff", width: 1.5, spanGaps: false,
       points: { show: false } }],
-    axes: [axis, { ...axis, size: 48 }],
+    axes: [{ ...axis, values: (u, splits) => splits.map(utcHHMM) }, { ...axis, size: 48 }],
     hooks: { drawClear: [shadeUnsafe] },
   };
   const u = new uPlot(opts, [[], []], box);

@@ -13,6 +13,7 @@ const hhmm = iso => iso ? iso.slice(11, 16) : "—";
 window.pyrosSchedule = {};  // the charts, read by the page tests
 
 function axis() { return { stroke: "#8894a3", grid: { stroke: "#232c38" }, ticks: { stroke: "#2a3442" } }; }
+function timeAxis() { return { ...axis(), values: (u, v) => v.map(s => new Date(s * 1000).toISOString().slice(11, 16)) }; }
 function width(box) { return Math.max(280, box.clientWidth - 8); }
 
 // Twilight shading behind a chart: lighter where the Sun is higher (before dusk, after dawn).
@@ -62,7 +63,7 @@ function altitudeChart() {
   opts.legend = { show: true, live: false };
   opts.series = series;
   opts.scales.y = { range: [0, 90] };
-  opts.axes = [axis(), { ...axis(), size: 40, values: (u, v) => v.map(d => `${d}°`) }];
+  opts.axes = [timeAxis(), { ...axis(), size: 40, values: (u, v) => v.map(d => `${d}°`) }];
   opts.hooks = { drawClear: [shadeTwilight], draw: [u => {  // the site's horizon limit
     const y = u.valToPos(sky.horizon_deg, "y", true), { ctx, bbox } = u;
     ctx.save(); ctx.strokeStyle = "#c0392b"; ctx.setLineDash([3, 3]);
@@ -80,7 +81,7 @@ function ganttChart() {
   const opts = timeOpts(box, 40 + 26 * Math.max(rows.length, 1), "Tonight's plan");
   opts.series = [{}, { show: false }];
   opts.scales.y = { range: [-0.5, Math.max(rows.length, 1) - 0.5] };
-  opts.axes = [axis(), { ...axis(), size: 90, splits: () => rows.map((_, i) => i),
+  opts.axes = [timeAxis(), { ...axis(), size: 90, splits: () => rows.map((_, i) => i),
     values: (u, v) => v.map(i => rows[i] || ""), grid: { show: false } }];
   const bars = [];  // [x0, x1, y0, y1, entry] in canvas pixels: for clicks and the tests
   opts.hooks = { drawClear: [shadeTwilight], draw: [u => {
