@@ -122,6 +122,7 @@ class Gateway:
                     "SAFE" if synthesis.is_safe else "UNSAFE",
                     f": {'; '.join(synthesis.reasons)}" if synthesis.reasons else "",
                 )
+                self._store_soon()  # a new verdict reaches the pages now, not a period later
             return synthesis
 
     def store_once(self) -> None:
@@ -140,6 +141,10 @@ class Gateway:
             if self._last_store_error:
                 log.info("storing the weather synthesis works again")
             self._last_store_error = ""
+
+    def _store_soon(self) -> None:
+        if self._scheduler is not None and self.store is not None:
+            self._scheduler.modify_job("weather_store", next_run_time=datetime.now(UTC))
 
     def _poll_soon(self) -> None:
         if self._scheduler is not None:

@@ -34,6 +34,7 @@ def create_app(runtime: Runtime) -> Flask:
     from web.environment import environment_blueprint
     from web.logs import blueprint as logs
     from web.openapi import blueprint as openapi
+    from web.previews import blueprint as previews
     from web.requests_pages import blueprint as requests_pages
     from web.schedule import blueprint as schedule
 
@@ -59,7 +60,17 @@ def create_app(runtime: Runtime) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.install(app)
-    areas = (dashboard, accounts, requests_pages, schedule, logs, admin, api_requests, openapi)
+    areas = (
+        dashboard,
+        accounts,
+        requests_pages,
+        schedule,
+        logs,
+        admin,
+        api_requests,
+        openapi,
+        previews,
+    )
     for blueprint in areas:
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))
