@@ -9,10 +9,10 @@ The system: `pyros start` runs the orchestrator, the web and the gateway on a si
 (2026-11-25 20:00 UTC, daytime at COLIBRI: the majordome waits for the night, nothing observes
 by itself); its devices are alpaca-simulators and the PLC is our PLC simulator over TCP, both
 run by the test (`simulators.enabled = false`) so that the test can make it rain.
-Partial: the majordome is switched and the dome opened with the CLI (`pyros majordome manual`,
-`pyros device dome open`: no majordome page yet), and the alert is checked with `pyros alerts
-list` (no alerts page nor alerts API yet). Screenshots of each page go to the test's tmp
-folder (PYROS_SCREENSHOTS=DIR keeps them).
+Partial: the majordome is switched and the dome opened by command rows, as `pyros majordome
+manual` and `pyros device dome open` queue them (no majordome page yet), and the alert is
+checked in the database (no alerts page nor alerts API yet). Screenshots of each page go to
+the test's tmp folder (PYROS_SCREENSHOTS=DIR keeps them).
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, select
 
-from orchestrator.model import Alert, Request, Schedule, User
+from orchestrator.config import load_config
+from orchestrator.majordome.commands import queue
+from orchestrator.model import Alert, Command, Request, Schedule, User
+from orchestrator.runtime import Runtime
 from simulators.plc_simulator import PlcSimulator
 from tests.device_peers import reset_alpaca
 from tests.faults.conftest import site_config
@@ -70,20 +73,18 @@ def system(tmp_path_factory, alpaca_simulator):
     engine = create_engine(f"sqlite:///{folder / 'var' / 'pyros.db'}")
     try:
         status = lambda: json.load(urllib.request.urlopen(f"{url}/api/status", timeout=2))  # noqa: E731
+        # the orchestrator goes on starting while the browser works: its commands wait for it
         wait_for(lambda: status()["database"]["ok"], 60, 0.2, what="the web page")
-        wait_for(
-            lambda: {"majordome", "commands"} <= {j["name"] for j in status()["jobs"]},
-            60,
-            0.2,
-            what="the orchestrator's jobs",
-        )
         wait_for(lambda: status()["safety"]["is_safe"], 30, 0.2, what="SAFE weather")
-        yield folder, url, plc, engine, alpaca_simulator
+        runtime = Runtime(load_config(folder / "pyros.toml"))
+        yield folder, url, plc, engine, alpaca_simulator, runtime
     finally:
         stop_process_tree(proc)
         log.close()
         plc.stop()
         engine.dispose()
+        if "runtime" in locals():
+            runtime.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,25 @@ def _admin_id(engine) -> int:
         return connection.execute(select(User.id).where(User.username == "admin")).scalar_one()
 
 
+def _command(runtime, kind: str, arguments: dict | None = None) -> str:
+    """Queue a command row for the running orchestrator and wait for its answer."""
+    command_id = queue(runtime, kind, arguments, issued_by="test")
+
+    def answered():
+        with runtime.sessions() as session:
+            row = session.get(Command, command_id)
+            return row.done is not None and f"{row.status}: {row.result}"
+
+    return wait_for(answered, 90, 0.1, what=f"command {kind}").split(":")[0]
+
+
+def _alert(engine) -> tuple[str, str] | None:
+    """The stored alert's mission and status, once the alert manager has acted on it."""
+    with engine.connect() as connection:
+        row = connection.execute(select(Alert.mission, Alert.status)).first()
+    return tuple(row) if row and row.status != "received" else None
+
+
 def _shutter(alpaca) -> int:
     url = f"http://{alpaca.address}/api/v1/dome/0/shutterstatus"
     with urllib.request.urlopen(url, timeout=2) as answer:
@@ -125,7 +145,7 @@ def _shutter(alpaca) -> int:
 
 
 def test_register_submit_schedule_dome_rain_and_alert(system, browser, tmp_path):
-    folder, url, plc, engine, alpaca = system
+    folder, url, plc, engine, alpaca, runtime = system
     shots = _shots(tmp_path)
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
     page.goto(f"{url}/register")
@@ -185,11 +205,10 @@ def test_register_submit_schedule_dome_rain_and_alert(system, browser, tmp_path)
     page.goto(f"{url}/schedule")
     assert "M1" in page.text_content("#entries")
 
-    # MANUAL, then the simulator's dome opens (CLI: the majordome page is not there yet)
-    done = pyros("majordome", "manual", "--wait", "20", cwd=folder)
-    assert done.returncode == 0, done.stdout + done.stderr
-    done = pyros("device", "dome", "open", "--wait", "60", cwd=folder)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # MANUAL, then the simulator's dome opens: command rows, as `pyros majordome manual` and
+    # `pyros device dome open` queue them (the majordome page is not there yet)
+    assert _command(runtime, "manual") == "done"
+    assert _command(runtime, "dome_open", {"force": False}) == "done"
     assert _shutter(alpaca) == SHUTTER_OPEN
     page.goto(f"{url}/")
     page.wait_for_function(
@@ -208,15 +227,15 @@ def test_register_submit_schedule_dome_rain_and_alert(system, browser, tmp_path)
     # an alert replayed into the watched folder is stored with its outcome
     done = pyros("alerts", "replay", str(VOEVENT), cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
-    wait_for(lambda: _count(engine, Alert) == 1, 20, 0.2, what="the alert stored")
-    listed = pyros("alerts", "list", cwd=folder)
-    assert listed.returncode == 0 and "svom" in listed.stdout.lower(), listed.stdout
+    wait_for(lambda: _alert(engine), 30, 0.2, what="the alert stored and decided")
+    mission, status = _alert(engine)
+    assert mission.lower().startswith("svom") and status != "received"
     admin.close()
     page.close()
 
 
 def test_writes_without_session_csrf_or_role_are_refused_and_change_nothing(system, browser):
-    folder, url, plc, engine, alpaca = system
+    folder, url, plc, engine, alpaca, runtime = system
     before = {m.__tablename__: _count(engine, m) for m in (Request, Schedule)}
     body = (EXAMPLES_DIR / "routine_request_02.xml").read_text()
     context = browser.new_context()
