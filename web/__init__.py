@@ -1,9 +1,10 @@
 """The Flask web app: pages for observers, operators and PIs, and the JSON API under `/api`.
 
 An app factory with one blueprint per area (dashboard, accounts, requests, schedule, logs,
-admin, environment, API, OpenAPI); the majordome and alert pages slot in as blueprints of
-their own. It reads through orchestrator services and sends commands as database rows; it
-never talks to devices. Every asset is served by the app itself (no CDN: sites are offline).
+admin, environment, API, OpenAPI, image previews); the majordome and alert pages slot in as
+blueprints of their own. It reads through orchestrator services and sends commands as
+database rows; it never talks to devices. Every asset is served by the app itself (no CDN:
+sites are offline).
 """
 
 from __future__ import annotations
