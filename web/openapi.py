@@ -203,7 +203,7 @@ def _schemas() -> dict[str, Any]:
                                 "dusk": {"type": "string", "format": "date-time"},
                                 "dawn": {"type": "string", "format": "date-time"},
                                 "entries": {"type": "array", "items": _ref("ScheduleEntry")},
-                                "sky": _ref("NightSky"),
+                                "sky": {"oneOf": [{"type": "null"}, _ref("NightSky")]},
                             },
                         },
                     ]

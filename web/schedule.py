@@ -123,7 +123,10 @@ def schedule_view(schedule_id: int | None = None) -> dict[str, Any]:
     cache = current_app.extensions.setdefault("pyros_sky_cache", SkyCache())
     config = runtime().config
     curves = list(targets.values())
-    view["schedule"]["sky"] = cache.get(key, lambda: night_sky(config, night, curves))
+    try:
+        view["schedule"]["sky"] = cache.get(key, lambda: night_sky(config, night, curves))
+    except ValueError:  # no night at all (polar day): the plan is shown without its sky
+        view["schedule"]["sky"] = None
     return view
 
 

@@ -117,7 +117,7 @@ function ganttChart() {
   return u;
 }
 
-if (plan && plan.entries.length) {
+if (plan && plan.sky && plan.entries.length) {
   const charts = [ganttChart(), altitudeChart()];
   window.pyrosSchedule = { gantt: charts[0], altitude: charts[1] };
   window.addEventListener("resize", () => {
