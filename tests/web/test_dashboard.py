@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from orchestrator.bootstrap import init_site
+from orchestrator.clock import ManualClock
 from orchestrator.majordome.states import State, StateStore
 from orchestrator.model import Album, Image, Plan, Schedule
 from orchestrator.observer.fits import write_fits
@@ -51,8 +53,11 @@ def _star_field(seed: int = 3) -> np.ndarray:
     return data.astype(np.float32)
 
 
-@pytest.fixture
-def night(tmp_path, clock):
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """One planned night for the module (the tests only add to it)."""
+    tmp_path = tmp_path_factory.mktemp("dashboard")
+    clock = ManualClock(datetime(2026, 11, 25, 4, 0, tzinfo=UTC))
     runtime = make_runtime(tmp_path, clock, f"sqlite:///{tmp_path / 'pyros.db'}")
     init_site(runtime, ADMIN_PASSWORD)
     with runtime.sessions.begin() as session:

@@ -9,12 +9,13 @@ Requests are the ten routine example files, planned by the real planner on the m
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from orchestrator.bootstrap import init_site
+from orchestrator.clock import ManualClock
 from orchestrator.model import Sequence
 from orchestrator.planner.service import replan
 from orchestrator.request_builder import RequestBuilder
@@ -28,8 +29,11 @@ from web import create_app
 ADMIN_PASSWORD = "admin-password-1"
 
 
-@pytest.fixture
-def planned(tmp_path, clock):
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """The ten examples planned once for the module."""
+    tmp_path = tmp_path_factory.mktemp("sky")
+    clock = ManualClock(datetime(2026, 11, 25, 4, 0, tzinfo=UTC))
     runtime = make_runtime(tmp_path, clock, f"sqlite:///{tmp_path / 'pyros.db'}")
     init_site(runtime, ADMIN_PASSWORD)
     builder = RequestBuilder(runtime.config, clock)
