@@ -125,6 +125,7 @@ class Gateway:
                     "SAFE" if synthesis.is_safe else "UNSAFE",
                     f": {'; '.join(synthesis.reasons)}" if synthesis.reasons else "",
                 )
+                self._store_soon()  # a new verdict reaches the pages now, not a period later
             return synthesis
 
     def store_once(self) -> None:
@@ -160,6 +161,10 @@ class Gateway:
                 "weather history: %d rows folded into %d buckets, %d rows past retention deleted",
                 upkeep.rows_folded, upkeep.buckets_added, upkeep.rows_deleted,
             )  # fmt: skip
+
+    def _store_soon(self) -> None:
+        if self._scheduler is not None and self.store is not None:
+            self._scheduler.modify_job("weather_store", next_run_time=datetime.now(UTC))
 
     def _poll_soon(self) -> None:
         if self._scheduler is not None:

@@ -1,9 +1,9 @@
 """The Flask web app: pages for observers, operators and PIs, and the JSON API under `/api`.
 
 An app factory with one blueprint per area (dashboard, accounts, requests, schedule, logs,
-admin, environment, majordome, alerts, simulation, API, OpenAPI). It reads through
-orchestrator services and sends commands as database rows; it never talks to devices. Every
-asset is served by the app itself (no CDN: sites are offline).
+admin, environment, majordome, alerts, simulation, API, OpenAPI, image previews). It reads
+through orchestrator services and sends commands as database rows; it never talks to devices.
+Every asset is served by the app itself (no CDN: sites are offline).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def create_app(runtime: Runtime) -> Flask:
     from web.logs import blueprint as logs
     from web.majordome import blueprint as majordome
     from web.openapi import blueprint as openapi
+    from web.previews import blueprint as previews
     from web.requests_pages import blueprint as requests_pages
     from web.schedule import blueprint as schedule
     from web.simulation import blueprint as simulation
@@ -65,7 +66,7 @@ def create_app(runtime: Runtime) -> Flask:
     csrf.init_app(app)
     errors.install(app)
     areas = (dashboard, accounts, requests_pages, schedule, logs, admin, api_requests, openapi)
-    areas += (majordome, alerts, simulation, history, catalog)
+    areas += (previews, majordome, alerts, simulation, history, catalog)
     for blueprint in areas:
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))

@@ -166,6 +166,28 @@ def _schemas() -> dict[str, Any]:
                 "width_pct": {"type": "number"},
             },
         },
+        "NightSky": {
+            "type": "object",
+            "description": "Sun and Moon times, altitude curves (deg) of the scheduled targets "
+            "and of the Moon at times_s (unix seconds, civil dusk to civil dawn)",
+            "required": ["times_s", "sun", "moon", "targets", "horizon_deg"],
+            "properties": {
+                "times_s": {"type": "array", "items": {"type": "integer"}},
+                "sun": {"type": "object"},
+                "moon": {
+                    "type": "object",
+                    "required": ["rise", "set", "illumination", "altitude_deg"],
+                    "properties": {
+                        "rise": {"type": ["string", "null"]},
+                        "set": {"type": ["string", "null"]},
+                        "illumination": {"type": "number", "minimum": 0, "maximum": 1},
+                        "altitude_deg": {"type": "array", "items": {"type": "number"}},
+                    },
+                },
+                "targets": {"type": "array", "items": anything},
+                "horizon_deg": {"type": "number"},
+            },
+        },
         "ScheduleView": {
             "type": "object",
             "required": ["schedule", "unscheduled"],
@@ -182,6 +204,7 @@ def _schemas() -> dict[str, Any]:
                                 "dusk": {"type": "string", "format": "date-time"},
                                 "dawn": {"type": "string", "format": "date-time"},
                                 "entries": {"type": "array", "items": _ref("ScheduleEntry")},
+                                "sky": {"oneOf": [{"type": "null"}, _ref("NightSky")]},
                             },
                         },
                     ]

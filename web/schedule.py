@@ -1,7 +1,7 @@
-"""The schedule page and `/api/schedule`: tonight's plan as a Gantt over the night, every
-sequence that could not be placed with its reason, past plans (admin), re-plan now (operator).
-
-Partial: the altitude curves of the scheduled targets and the Moon are not drawn yet.
+"""The schedule page and `/api/schedule`: tonight's plan as a Gantt over the night with the
+Sun's and Moon's times and the altitude curves of the scheduled targets (web/schedule_sky.py,
+drawn by the vendored uPlot), every sequence that could not be placed with its reason, past
+plans (admin), re-plan now (operator).
 """
 
 from __future__ import annotations
@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -19,6 +29,7 @@ from orchestrator.model import Schedule, ScheduleEntry, Sequence, SequenceStatus
 from orchestrator.planner.service import replan
 from orchestrator.users import Permission
 from web.auth import api_user, permission_required, runtime
+from web.schedule_sky import SkyCache, night_sky
 
 blueprint = Blueprint("schedule", __name__)
 PAST_PLANS = 50
@@ -99,6 +110,23 @@ def schedule_view(schedule_id: int | None = None) -> dict[str, Any]:
                 for h in _whole_hours(schedule.night_start, schedule.night_end)
             ],
         }
+        targets = {  # one curve per scheduled sequence
+            e.sequence_id: {
+                "sequence_id": e.sequence_id,
+                "target": e.sequence.target_name,
+                "ra_deg": e.sequence.ra_deg,
+                "dec_deg": e.sequence.dec_deg,
+            }
+            for e in schedule.entries
+        }
+        key, night = (schedule.id, schedule.created.isoformat()), schedule.night
+    cache = current_app.extensions.setdefault("pyros_sky_cache", SkyCache())
+    config = runtime().config
+    curves = list(targets.values())
+    try:
+        view["schedule"]["sky"] = cache.get(key, lambda: night_sky(config, night, curves))
+    except ValueError:  # no night at all (polar day): the plan is shown without its sky
+        view["schedule"]["sky"] = None
     return view
 
 

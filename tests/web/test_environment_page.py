@@ -22,6 +22,8 @@ from tests.conftest import TEST_DATA, make_runtime
 from tests.web.conftest import serve
 from web import create_app
 
+GAP_STEPS = range(10 * 6, 12 * 6)  # two hours without history, 14 h ago
+ROWS = 24 * 6 - len(GAP_STEPS)
 DRY = json.loads((TEST_DATA / "plc" / "status_dry.json").read_text())
 
 
@@ -35,6 +37,16 @@ def reading(rain_mm_h: float, humidity_pct: float):
     return parse_status(json.dumps(doc))
 
 
+# What a uPlot chart of the page holds: points, gaps, unsafe spans, its y range.
+_PLOT_STATE = """key => { const u = window.pyrosPlots[key];
+  return {points: u.pyros.points, gaps: u.pyros.gaps, unsafe: u.pyros.unsafe,
+          y_min: u.scales.y.min, y_max: u.scales.y.max}; }"""
+# The RGBA of a chart's canvas at time t_s, a few pixels above the bottom of the plot area.
+_PIXEL = """([key, t]) => { const u = window.pyrosPlots[key];
+  const x = Math.round(u.valToPos(t, "x", true)), y = Math.round(u.bbox.top + u.bbox.height - 3);
+  return Array.from(u.ctx.getImageData(x, y, 1, 1).data); }"""
+
+
 @pytest.fixture
 def env_runtime(tmp_path, clock):
     runtime = make_runtime(tmp_path, clock, f"sqlite:///{tmp_path / 'pyros.db'}")
@@ -44,6 +56,9 @@ def env_runtime(tmp_path, clock):
     clock.advance(-24 * 3600)
     for step in range(24 * 6):  # every 10 min over the last 24 h; rain for the last 3 h
         raining = step >= 21 * 6
+        if step in GAP_STEPS:  # the gateway was down: no rows
+            clock.advance(600)
+            continue
         store.store(synth.update(reading(6.0 if raining else 0.0, 40 + step % 30), clock.now()), 2)
         clock.advance(600)
     runtime.test_synth, runtime.test_store = synth, store  # the test stores more later
@@ -74,10 +89,23 @@ def test_environment_page_shows_synthesis_plots_and_refreshes(
     ):
         assert label in table
     assert "LAMP_FLAT_CAGIRE" in page.text_content("#env-site")
-    assert page.locator("svg.plot").count() == 7
-    # the history comes by its own fetch (not embedded in the HTML): wait for the lines
-    page.wait_for_function("document.querySelectorAll('svg.plot polyline').length === 7")
-    assert page.locator("rect.strip-unsafe").count() > 0
+    assert page.locator("#env-plots .uplot").count() == 7  # drawn by the vendored uPlot
+    # the history comes by its own fetch (not embedded in the HTML): wait for the points
+    page.wait_for_function(
+        "[...document.querySelectorAll('#env-plots .uplot')]"
+        ".every(p => !p.classList.contains('empty'))"
+    )
+    rain = page.evaluate(_PLOT_STATE, "rain_rate_mm_h")
+    assert rain["points"] == ROWS and rain["gaps"] == 1  # the gateway's 2 h down: a gap
+    # unsafe: the first row (no reopen delay passed yet) and the last 3 h (rain), one span each
+    first, (start_s, end_s) = rain["unsafe"]
+    assert first[1] - first[0] == 600
+    assert end_s - start_s == pytest.approx(3 * 3600, abs=700)
+    assert rain["y_max"] >= 6.0 > rain["y_min"] - 1  # autoscaled to the data
+    # the shading is on the canvas: redder inside the unsafe span than before it
+    inside = page.evaluate(_PIXEL, ["rain_rate_mm_h", (start_s + end_s) / 2])
+    outside = page.evaluate(_PIXEL, ["rain_rate_mm_h", start_s - 6 * 3600])
+    assert inside[0] > outside[0] + 20, (inside, outside)
     # $PYROS_SCREENSHOT_DIR keeps the picture for a human look (tmp_path is pruned).
     shots = Path(os.environ.get("PYROS_SCREENSHOT_DIR", tmp_path))
     page.screenshot(path=str(shots / "environment.png"), full_page=True)
@@ -107,7 +135,7 @@ def test_environment_api_validates_hours(env_runtime):
 def test_environment_api_sends_only_newer_rows_and_buckets_long_spans(env_runtime):
     client = create_app(env_runtime).test_client()
     day = client.get("/api/environment?hours=24").get_json()["history"]
-    assert len(day) == 24 * 6
+    assert len(day) == ROWS
     last = day[-4]["t"]
     newer = client.get("/api/environment", query_string={"since": last}).get_json()["history"]
     assert [p["t"] for p in newer] == [p["t"] for p in day[-3:]]

@@ -1,7 +1,7 @@
-// The environment page: synthesis table and 24 h plots as inline SVG, refreshed every 5 s
-// from /api/environment. No framework, no CDN: observatories are often offline.
+// The environment page: synthesis table and 24 h plots drawn by uPlot (vendored in
+// static/vendor: no CDN, observatories are often offline), refreshed every 5 s from
+// /api/environment: once whole, then only the rows newer than the last one.
 "use strict";
-const SVG = "http://www.w3.org/2000/svg";
 const LABELS = {
   plc: "PLC link", rain_rate: "Rain", wind_speed: "Wind speed", wind_direction: "Wind direction",
   humidity: "Humidity", temperature: "Temperature", dew_point: "Dew point",
@@ -19,12 +19,6 @@ function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
   if (cls) e.className = cls;
-  return e;
-}
-function svg(tag, attrs, text) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
   return e;
 }
 function fmt(v) {
@@ -71,69 +65,93 @@ function renderSite(site) {
   }
 }
 
-// Points further apart than this are a gap (the server also sends a null point in each gap).
-function gapMs(points) {
-  const steps = points.slice(1).map((p, i) => p[0] - points[i][0]).sort((a, b) => a - b);
-  const median = steps.length ? steps[Math.floor(steps.length / 2)] : 60e3;
-  return Math.max(3 * median, 120e3);
+// Points further apart than this are a gap: drawn as a gap, not a straight line across it
+// (the server also sends a null point in each gap of its history).
+function gapS(ts) {
+  const steps = ts.slice(1).map((t, i) => t - ts[i]).sort((a, b) => a - b);
+  const median = steps.length ? steps[Math.floor(steps.length / 2)] : 60;
+  return Math.max(3 * median, 120);
 }
 
-function plot(history, periods, key, title, unit, t0, t1) {
-  const W = 320, H = 130, L = 44, R = 8, T = 20, B = 22;
-  const box = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot", role: "img", "aria-label": title });
-  box.appendChild(svg("text", { x: L, y: 13, class: "plot-title" }, `${title} (${unit})`));
-  // null values stay in: they break the line
-  const all = history.map(p => [Date.parse(p.t), p[key] ?? null]).filter(p => p[0] >= t0);
-  const points = all.filter(p => p[1] !== null);
-  const x = t => L + (W - L - R) * (Math.min(Math.max(t, t0), t1) - t0) / Math.max(1, t1 - t0);
-  box.appendChild(svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B, class: "plot-frame" }));
-  if (!points.length) {
-    box.appendChild(svg("text", { x: L + 8, y: H / 2 + 4, class: "plot-empty" }, "no data"));
-    return box;
-  }
-  let lo = Infinity, hi = -Infinity;
-  for (const p of points) { if (p[1] < lo) lo = p[1]; if (p[1] > hi) hi = p[1]; }
-  const pad = (hi - lo) * 0.05;
-  if (hi - lo < 1e-9) { lo -= 1; hi += 1; } else { lo -= pad; hi += pad; }
-  const y = v => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
-  const gap = gapMs(points);
-  // A green strip along the bottom under the data (none in a gap: no data is not safe) ...
-  let segment = [], first = null, previous = null;
-  const flush = () => {
-    if (segment.length) {
-      box.appendChild(svg("polyline", { points: segment.join(" "), class: "plot-line" }));
-      box.appendChild(svg("rect", { x: x(first), y: H - B + 2, width: Math.max(0.5, x(previous) - x(first)),
-        height: 4, class: "strip-safe" }));
-    }
-    segment = [];
-  };
+// One series as uPlot columns [[t_s...], [value...]] with a null wherever the data stops
+// (uPlot breaks the line at a null), and the server's unsafe periods as [[from_s, to_s], ...].
+function columns(history, periods, key, t0s, t1s) {
+  const all = history.map(p => [Date.parse(p.t) / 1000, p[key] ?? null]).filter(p => p[0] >= t0s);
+  const pts = all.filter(p => p[1] !== null);
+  const gap = gapS(pts.map(p => p[0]));
+  const xs = [], ys = [];
+  let gaps = 0, previous = null;
   for (const p of all) {
-    if (p[1] === null || (previous !== null && p[0] - previous > gap)) flush();
-    if (p[1] === null) { previous = null; continue; }
-    if (!segment.length) first = p[0];
-    segment.push(`${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`);
+    if (p[1] === null || (previous !== null && p[0] - previous > gap)) {
+      if (previous !== null) { xs.push(previous + 1); ys.push(null); gaps++; }
+      previous = null;
+      if (p[1] === null) continue;
+    }
+    xs.push(p[0]); ys.push(p[1]);
     previous = p[0];
   }
-  flush();
-  // ... and the unsafe periods (given by the server) shaded, with a red strip over the green.
-  for (const period of periods) {
-    const a = Date.parse(period.start), b = Date.parse(period.end);
-    if (b < t0) continue;
-    const width = Math.max(0.5, x(b) - x(a));
-    box.appendChild(svg("rect", { x: x(a), y: H - B + 2, width, height: 4, class: "strip-unsafe" }));
-    box.appendChild(svg("rect", { x: x(a), y: T, width, height: H - T - B, class: "plot-unsafe" }));
-  }
-  box.appendChild(svg("text", { x: L - 4, y: T + 8, class: "plot-axis", "text-anchor": "end" }, fmt(hi)));
-  box.appendChild(svg("text", { x: L - 4, y: H - B, class: "plot-axis", "text-anchor": "end" }, fmt(lo)));
-  const ticks = 4;  // every 6 h on a 24 h plot
-  for (let i = 0; i <= ticks; i++) {
-    const t = t0 + (t1 - t0) * i / ticks;
-    const anchor = i === 0 ? "start" : i === ticks ? "end" : "middle";
-    box.appendChild(svg("text", { x: x(t), y: H - 3, class: "plot-axis", "text-anchor": anchor },
-      new Date(t).toISOString().slice(11, 16)));
-  }
-  return box;
+  const unsafe = periods.map(p => [Date.parse(p.start) / 1000, Date.parse(p.end) / 1000])
+    .filter(([, b]) => b >= t0s).map(([a, b]) => [Math.max(a, t0s), Math.min(b, t1s)]);
+  return { data: [xs, ys], unsafe, gaps, points: pts.length };
 }
+
+// Unsafe periods shaded behind the line (a uPlot draw hook on its canvas).
+function shadeUnsafe(u) {
+  const spans = u.pyros ? u.pyros.unsafe : [];
+  const { ctx, bbox } = u;
+  ctx.save();
+  ctx.fillStyle = "rgba(192, 57, 43, 0.28)";
+  for (const [a, b] of spans) {
+    const x0 = Math.max(bbox.left, u.valToPos(a, "x", true));
+    const x1 = Math.min(bbox.left + bbox.width, u.valToPos(b, "x", true));
+    if (x1 > x0) ctx.fillRect(x0, bbox.top, Math.max(1, x1 - x0), bbox.height);
+  }
+  ctx.restore();
+}
+
+const plots = {};  // key -> uPlot instance (window.pyrosPlots: read by the page tests)
+window.pyrosPlots = plots;
+let span = [0, 1];  // the x range in s: the last `hours` up to the server's time
+
+function utcHHMM(s) { return new Date(s * 1000).toISOString().slice(11, 16); }
+function plotWidth(box) { return Math.max(240, box.clientWidth - 8); }
+
+function makePlot(key, title, unit) {
+  const box = el("div", undefined, "plot");
+  box.id = `plot-${key}`;
+  document.getElementById("env-plots").appendChild(box);
+  const axis = { stroke: "#8894a3", grid: { stroke: "#232c38" }, ticks: { stroke: "#2a3442" } };
+  const opts = {
+    title: `${title} (${unit})`, width: plotWidth(box), height: 170,
+    tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),  // every time on the site is UTC
+    legend: { show: false }, cursor: { drag: { x: false, y: false } },
+    // y autoscaled to the data (not to zero: a pressure of 770 hPa is no flat line at the top)
+    scales: { x: { time: true, range: () => span },
+      y: { range: (u, lo, hi) => uPlot.rangeNum(lo, hi, 0.1, true) } },
+    series: [{}, { label: title, stroke: "#9cc3ff", width: 1.5, spanGaps: false,
+      points: { show: false } }],
+    axes: [{ ...axis, values: (u, splits) => splits.map(utcHHMM) }, { ...axis, size: 48 }],
+    hooks: { drawClear: [shadeUnsafe] },
+  };
+  const u = new uPlot(opts, [[], []], box);
+  u.pyros = { unsafe: [], gaps: 0, points: 0 };
+  plots[key] = u;
+  return u;
+}
+
+function drawPlots(t0s, t1s) {
+  span = [t0s, t1s];
+  for (const [key, title, unit] of SERIES) {
+    const u = plots[key] || makePlot(key, title, unit);
+    const c = columns(history, periods, key, t0s, t1s);
+    u.pyros = c;
+    u.setData(c.data);
+    u.root.classList.toggle("empty", c.points === 0);
+  }
+}
+window.addEventListener("resize", () => {
+  for (const u of Object.values(plots)) u.setSize({ width: plotWidth(u.root.parentNode), height: 170 });
+});
 
 // The history is fetched whole once, then only the points after the last one (incremental).
 let history = [];
@@ -148,8 +166,7 @@ function render(data) {
   const t1 = Date.parse(data.time), t0 = t1 - data.hours * 3600e3;
   history = history.filter(p => Date.parse(p.t) >= t0);
   periods = periods.filter(p => Date.parse(p.end) >= t0);
-  document.getElementById("env-plots").replaceChildren(
-    ...SERIES.map(([key, title, unit]) => plot(history, periods, key, title, unit, t0, t1)));
+  drawPlots(t0 / 1000, t1 / 1000);
 }
 
 async function refresh() {
