@@ -1,18 +1,16 @@
 """A person's journey in Debian's headless Chromium against a running `pyros start` (one
 system for the module): register → approved by the admin → log in → submit a request by the
-form and one by XML upload → the admin re-plans → both are in tonight's schedule → MANUAL and
-the dome opened → rain at the PLC simulator shows UNSAFE on the dashboard → a replayed alert
-is stored with its outcome. Then writes without a session, a CSRF token or the role are
-refused by the running server and change nothing.
+form and one by XML upload → the admin re-plans → both are in tonight's schedule → the admin
+switches to MANUAL and opens the dome on the majordome page (the site is SAFE: not forced) →
+rain at the PLC simulator shows UNSAFE on the dashboard → a `pyros alerts replay` notice shows
+in the alerts history with its outcome. Then writes without a session, a CSRF token or the
+role are refused by the running server and change nothing.
 
 The system: `pyros start` runs the orchestrator, the web and the gateway on a simulated clock
 (2026-11-25 20:00 UTC, daytime at COLIBRI: the majordome waits for the night, nothing observes
 by itself); its devices are alpaca-simulators and the PLC is our PLC simulator over TCP, both
 run by the test (`simulators.enabled = false`) so that the test can make it rain.
-Partial: the majordome is switched and the dome opened by command rows, as `pyros majordome
-manual` and `pyros device dome open` queue them (no majordome page yet), and the alert is
-checked in the database (no alerts page nor alerts API yet). Screenshots of each page go to
-the test's tmp folder (PYROS_SCREENSHOTS=DIR keeps them).
+Screenshots of each page go to the test's tmp folder (PYROS_SCREENSHOTS=DIR keeps them).
 """
 
 from __future__ import annotations
@@ -28,10 +26,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, select
 
-from orchestrator.config import load_config
-from orchestrator.majordome.commands import queue
-from orchestrator.model import Alert, Command, Request, Schedule, User
-from orchestrator.runtime import Runtime
+from orchestrator.model import Request, Schedule, User
 from simulators.plc_simulator import PlcSimulator
 from tests.device_peers import reset_alpaca
 from tests.faults.conftest import site_config
@@ -46,7 +41,7 @@ SHUTTER_OPEN = 0  # ASCOM ShutterState
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, alpaca_simulator):
-    """`pyros start` on simulators, up and SAFE; yields (folder, web URL, PLC, engine)."""
+    """`pyros start` on simulators, up and SAFE; yields (folder, web URL, PLC, engine, alpaca)."""
     folder = tmp_path_factory.mktemp("journey")
     ports = site_config(folder)
     reset_alpaca(alpaca_simulator)
@@ -76,15 +71,12 @@ def system(tmp_path_factory, alpaca_simulator):
         # the orchestrator goes on starting while the browser works: its commands wait for it
         wait_for(lambda: status()["database"]["ok"], 60, 0.2, what="the web page")
         wait_for(lambda: status()["safety"]["is_safe"], 30, 0.2, what="SAFE weather")
-        runtime = Runtime(load_config(folder / "pyros.toml"))
-        yield folder, url, plc, engine, alpaca_simulator, runtime
+        yield folder, url, plc, engine, alpaca_simulator
     finally:
         stop_process_tree(proc)
         log.close()
         plc.stop()
         engine.dispose()
-        if "runtime" in locals():
-            runtime.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -119,23 +111,21 @@ def _admin_id(engine) -> int:
         return connection.execute(select(User.id).where(User.username == "admin")).scalar_one()
 
 
-def _command(runtime, kind: str, arguments: dict | None = None) -> str:
-    """Queue a command row for the running orchestrator and wait for its answer."""
-    command_id = queue(runtime, kind, arguments, issued_by="test")
-
-    def answered():
-        with runtime.sessions() as session:
-            row = session.get(Command, command_id)
-            return row.done is not None and f"{row.status}: {row.result}"
-
-    return wait_for(answered, 90, 0.1, what=f"command {kind}").split(":")[0]
+def _command(page, url: str, kind: str) -> str:
+    """Send a command by its button on the majordome page; the page's answer once it is done."""
+    page.goto(f"{url}/majordome")
+    page.click(f"#cmd-{kind}")
+    page.wait_for_selector("#result.done, #result.refused, #result.failed", timeout=90_000)
+    return page.text_content("#result")
 
 
-def _alert(engine) -> tuple[str, str] | None:
-    """The stored alert's mission and status, once the alert manager has acted on it."""
-    with engine.connect() as connection:
-        row = connection.execute(select(Alert.mission, Alert.status)).first()
-    return tuple(row) if row and row.status != "received" else None
+def _listed_alert(page, url: str) -> str | None:
+    """The alerts history's first row, once the alert manager has acted on it."""
+    page.goto(f"{url}/alerts")
+    rows = page.locator("#alerts tr[id^=alert-]")
+    if rows.count() == 0 or rows.first.locator("td.status").text_content() == "received":
+        return None
+    return rows.first.text_content()
 
 
 def _shutter(alpaca) -> int:
@@ -145,7 +135,7 @@ def _shutter(alpaca) -> int:
 
 
 def test_register_submit_schedule_dome_rain_and_alert(system, browser, tmp_path):
-    folder, url, plc, engine, alpaca, runtime = system
+    folder, url, plc, engine, alpaca = system
     shots = _shots(tmp_path)
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
     page.goto(f"{url}/register")
@@ -205,11 +195,18 @@ def test_register_submit_schedule_dome_rain_and_alert(system, browser, tmp_path)
     page.goto(f"{url}/schedule")
     assert "M1" in page.text_content("#entries")
 
-    # MANUAL, then the simulator's dome opens: command rows, as `pyros majordome manual` and
-    # `pyros device dome open` queue them (the majordome page is not there yet)
-    assert _command(runtime, "manual") == "done"
-    assert _command(runtime, "dome_open", {"force": False}) == "done"
-    assert _shutter(alpaca) == SHUTTER_OPEN
+    # the admin (an operator) switches to MANUAL and opens the simulator's dome on the
+    # majordome page; the site is SAFE, so the dome opens without forcing
+    assert _command(admin, url, "manual").endswith("(manual) done: mode MANUAL")
+    admin.wait_for_function(
+        "document.getElementById('m-mode').textContent === 'MANUAL'", timeout=10_000
+    )
+    assert admin.text_content("#m-safety").startswith("Safety: SAFE")
+    assert not admin.is_checked("#cmd-dome_open ~ label input[name=force]")
+    assert _command(admin, url, "dome_open").endswith("(dome_open) done: shutter open")
+    wait_for(lambda: _shutter(alpaca) == SHUTTER_OPEN, 30, 0.2, what="the dome open")
+    assert "web:admin" in admin.text_content("#commands")
+    admin.screenshot(path=str(shots / "majordome_manual_dome_open.png"), full_page=True)
     page.goto(f"{url}/")
     page.wait_for_function(
         "document.getElementById('majordome').textContent.includes('MANUAL')", timeout=10000
@@ -224,18 +221,18 @@ def test_register_submit_schedule_dome_rain_and_alert(system, browser, tmp_path)
     assert "rain" in page.text_content("#reasons")
     page.screenshot(path=str(shots / "dashboard_rain.png"), full_page=True)
 
-    # an alert replayed into the watched folder is stored with its outcome
+    # an alert replayed into the watched folder shows in the alerts history with its outcome
     done = pyros("alerts", "replay", str(VOEVENT), cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
-    wait_for(lambda: _alert(engine), 30, 0.2, what="the alert stored and decided")
-    mission, status = _alert(engine)
-    assert mission.lower().startswith("svom") and status != "received"
+    row = wait_for(lambda: _listed_alert(admin, url), 30, 0.5, what="the alert in the history")
+    assert "SVOM" in row, row
+    admin.screenshot(path=str(shots / "alerts_replayed.png"), full_page=True)
     admin.close()
     page.close()
 
 
 def test_writes_without_session_csrf_or_role_are_refused_and_change_nothing(system, browser):
-    folder, url, plc, engine, alpaca, runtime = system
+    folder, url, plc, engine, alpaca = system
     before = {m.__tablename__: _count(engine, m) for m in (Request, Schedule)}
     body = (EXAMPLES_DIR / "routine_request_02.xml").read_text()
     context = browser.new_context()
