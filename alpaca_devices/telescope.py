@@ -28,9 +28,19 @@ class AlpacaTelescope(AlpacaDevice):
     kind = "telescope"
     client_class = Telescope
 
+    _jnow_cached: bool | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        self._jnow_cached = None  # another mount may answer at this address now
+
     def _jnow(self) -> bool:
-        system = optional(lambda: self.client.EquatorialSystem)
-        return system == EquatorialCoordinateType.equTopocentric
+        # A mount's equatorial system does not change while connected: asked once, not on
+        # every slew (one HTTP round trip less on an alert's way to the mount).
+        if self._jnow_cached is None:
+            system = optional(lambda: self.client.EquatorialSystem)
+            self._jnow_cached = system == EquatorialCoordinateType.equTopocentric
+        return self._jnow_cached
 
     def capabilities(self) -> frozenset[str]:
         c = self.client
