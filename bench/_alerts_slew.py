@@ -6,9 +6,9 @@ simulator, our gateway, alpaca-simulators), a recording proxy in front of the mo
 from __future__ import annotations
 
 import random
-import re
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -50,56 +50,32 @@ filter = "r"
 exposure_s = 1
 count = 1
 """
-SLEW_LINE = re.compile(rb"PUT /api/v1/telescope/\d+/slewto(?:coordinates|target)async")
-RA_FIELD = re.compile(rb"RightAscension=([0-9.eE+-]+)")
-
-
 class RecordingProxy:
-    """A TCP forwarder in front of the simulator that timestamps (perf_counter) every slew
-    request line it receives from the orchestrator, before forwarding it."""
+    """`_recording_proxy.py` in its own process, in front of the simulator's mount; `slews`
+    lists (unix time, RA hours or None) of every slew request line it received."""
 
     def __init__(self, target: tuple[str, int]):
-        self.target = target
-        self.slews: list[tuple[float, float | None]] = []  # (unix time, RA hours if seen)
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        script = Path(__file__).with_name("_recording_proxy.py")
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), target[0], str(target[1])],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.port = int(self.process.stdout.readline().split()[1])
+        self.slews: list[tuple[float, float | None]] = []
+        threading.Thread(target=self._read, daemon=True).start()
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            for a, b, record in ((client, upstream, True), (upstream, client, False)):
-                threading.Thread(target=self._pipe, args=(a, b, record), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket, record: bool) -> None:
-        tail = b""  # a request line may straddle two reads
-        try:
-            while chunk := source.recv(65536):
-                if record:
-                    now = time.time()
-                    seen = tail + chunk
-                    for match in SLEW_LINE.finditer(seen):  # the body follows in the same send
-                        ra = RA_FIELD.search(seen, match.end())
-                        self.slews.append((now, float(ra.group(1)) if ra else None))
-                    tail = seen[-80:] if not SLEW_LINE.search(seen[-80:]) else b""
-                sink.sendall(chunk)
-        except OSError:
-            pass
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            _, unix, ra = line.split()
+            self.slews.append((float(unix), None if ra == "-" else float(ra)))
 
     def close(self) -> None:
-        self.server.close()
-        for s in self.sockets:
-            s.close()
+        stop_process(self.process)
 
 
 def start_simulator(folder: Path) -> tuple[subprocess.Popen, str]:
@@ -178,6 +154,28 @@ def _wait_slewed(runtime, trigger: str) -> Alert:
         raise SystemExit(f"{trigger}: no slew in 120 s; alert stored: {seen}") from None
 
 
+def _debug_schedule(runtime) -> None:
+    from orchestrator.model import Schedule, ScheduleEntry
+
+    now = runtime.clock.now()
+    with runtime.sessions() as session:
+        sch = session.scalars(select(Schedule).order_by(Schedule.id.desc()).limit(1)).first()
+        entries = session.execute(
+            select(ScheduleEntry.sequence_id, ScheduleEntry.start, ScheduleEntry.end, Sequence.status, Sequence.is_urgent)
+            .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
+            .where(ScheduleEntry.schedule_id == sch.id)
+            .order_by(ScheduleEntry.start)
+            .limit(4)
+        ).all()
+        print("      DEBUG schedule", sch.id, sch.trigger, [((s - now).total_seconds(), (e - now).total_seconds(), str(st), u) for _, s, e, st, u in entries])
+
+
+def _replanned(runtime, trigger: str) -> bool:
+    with runtime.sessions() as session:
+        alert = session.scalars(select(Alert).where(Alert.trigger_id == trigger)).first()
+        return "replanned" in (alert.latency_ms or {})
+
+
 ENDED = (SequenceStatus.EXECUTED, SequenceStatus.FAILED, SequenceStatus.CANCELLED)
 
 
@@ -234,6 +232,10 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_sources) -> d
             replace={
                 "[alerts]": f'[alerts]\nstrategies = "{strategies}"',
                 "vtp_brokers = []": f'vtp_brokers = [{{address = "{broker}"}}]',
+                # the gateway's PLC poll and store at the shipped rates in real time (1 s, 2 s)
+                # under the x20 clock, not 20 times as often: the gateway runs in this process
+                "poll_period_s = 1.0\ntimeout_s": "poll_period_s = 20.0\ntimeout_s",
+                "store_period_s = 1.0": "store_period_s = 40.0",
             },
         )
         rt = site.runtime
@@ -252,10 +254,11 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_sources) -> d
             rng = random.Random(7)
             for label in sources:
                 source = by_name[label]
-                to_slew, chain_slew, cycle_s = [], [], []
+                to_slew, chain_slew, cycle_s, chains = [], [], [], []
                 for i in range(alerts):
                     c = time.perf_counter()
                     wait_for(lambda: _running_routine(rt), 300, 0.05, what="routine executing")
+                    phases = {"routine": time.perf_counter() - c}
                     time.sleep(rng.uniform(0.0, 1.0))  # random phase against a 1 s poller
                     before = len(proxy.slews)
                     _, t0, trigger = source.send(f"{label}-slew-{i}")
@@ -280,10 +283,24 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_sources) -> d
                         f"listener event -> slew sent {alert.latency_ms['slew']:.1f} ms"
                     )
                     chain_slew.append(alert.latency_ms["slew"])
-                    done = alert.request_id
-                    wait_for(lambda r=done: _urgent_done(rt, r), 300, 0.05, what="urgent done")
+                    chains.append(alert.latency_ms)
+                    # the alert's full re-plan ends before the next alert: one at a time
+                    c2 = time.perf_counter()
+                    wait_for(lambda t=trigger: _replanned(rt, t), 300, 0.05, what="re-planned")
+                    phases["re-plan"] = time.perf_counter() - c2
+                    _debug_schedule(rt)
                     cycle_s.append(time.perf_counter() - c)
-                results[label] = {"to_slew": to_slew, "chain_slew": chain_slew, "cycle": cycle_s}
+                    print(
+                        "      cycle: "
+                        + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+                        + f", total {cycle_s[-1]:.1f} s"
+                    )
+                results[label] = {
+                    "to_slew": to_slew,
+                    "chain_slew": chain_slew,
+                    "cycle": cycle_s,
+                    "chains": chains,
+                }
         finally:
             site.close()
             proxy.close()

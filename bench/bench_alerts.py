@@ -269,6 +269,13 @@ def report_full(results: dict) -> None:
             f"p50 {statistics.median(chain):7.1f} ms   p95 {pct(chain, 95):7.1f} ms   "
             f"(cycle per alert p50 {statistics.median(cycle):.1f} s)"
         )
+        for step in ("parsed", "stored", "request", "schedule", "abort", "slew", "majordome"):
+            values = [c[step] for c in result["chains"] if step in c]
+            if values:
+                print(
+                    f"      chain: listener event -> {step:10}: p50 "
+                    f"{statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms"
+                )
 
 
 def main() -> None:
@@ -310,6 +317,10 @@ def main() -> None:
         from _alerts_slew import run_full
 
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped" lines under load
+        if os.environ.get("BENCH_DEBUG"):
+            logging.basicConfig(format="%(asctime)s %(threadName)s %(name)s %(message)s")
+            for name in ("orchestrator.majordome", "orchestrator.observer"):
+                logging.getLogger(name).setLevel(logging.INFO)
         labels = ([] if args.no_inotify else ["inotify"]) + ([] if args.no_vtp else ["vtp"])
         labels += [] if args.no_seed else ["polling"]
         results = run_full(args.alerts, args.sequences, labels, full_sources)
