@@ -236,21 +236,67 @@ def report(label: str, result: dict) -> None:
         )
 
 
-def full_sources(runtime: Runtime, vtp_server: socket.socket) -> dict:
-    """The three arrival paths for the full leg, on the orchestrator's own listeners."""
+class KafkaSource:
+    """A producer to librdkafka's mock cluster (topic of EP WXT notices); t0 = the broker's
+    delivery report (the notice is on the broker, ready for a consumer)."""
+
+    def __init__(self, runtime: Runtime, address: str):
+        import confluent_kafka
+        from _alerts_slew import KAFKA_TOPIC
+
+        self.runtime, self.topic = runtime, KAFKA_TOPIC
+        self.producer = confluent_kafka.Producer({"bootstrap.servers": address, "linger.ms": 0})
+
+    def warm_up(self) -> None:
+        """A test notice first: the consumer group's first assignment takes seconds, once."""
+        from tests.helpers import wait_for
+
+        notice = json.loads(zenith_notice(self.runtime, "bench-warm-up"))
+        notice["alert_tense"] = "test"
+        self.producer.produce(self.topic, json.dumps(notice).encode())
+        self.producer.flush(30)
+
+        def stored() -> bool:
+            with self.runtime.sessions() as session:
+                return session.scalar(select(Alert.id).where(Alert.source == "kafka")) is not None
+
+        wait_for(stored, 120, 0.1, what="the Kafka listener's first notice")
+
+    def send(self, ident: str) -> tuple[float, float, str]:
+        delivered: dict[str, tuple[float, float]] = {}
+
+        def report(error, _message) -> None:
+            if error is None:
+                delivered["t"] = (time.perf_counter(), time.time())
+
+        self.producer.produce(self.topic, zenith_notice(self.runtime, ident), callback=report)
+        self.producer.flush(30)
+        if "t" not in delivered:
+            raise SystemExit(f"kafka: {ident} not delivered to the mock cluster")
+        return *delivered["t"], f"EP:{ident}"
+
+
+def full_source(runtime: Runtime, label: str, vtp_server: socket.socket, kafka: str | None):
+    """One arrival path for the full leg, on the orchestrator's own listeners."""
     from _alerts_slew import PollingInbox
 
-    vtp = VtpSource(runtime, vtp_server)
-    vtp.accept(120)  # the orchestrator's VTP listener connects when it starts
-    polling = FolderSource(runtime, None)
-    polling.folder = runtime.config.folders.voevents.parent / "inbox"
-    PollingInbox(polling.folder, runtime.config.folders.voevents)
-    return {"inotify": FolderSource(runtime, None), "vtp": vtp, "polling": polling}
+    if label == "vtp":
+        vtp = VtpSource(runtime, vtp_server)
+        vtp.accept(120)  # the orchestrator's VTP listener connects when it starts
+        return vtp
+    if label == "kafka":
+        return KafkaSource(runtime, kafka)
+    source = FolderSource(runtime, None)
+    if label == "polling":
+        source.folder = runtime.config.folders.voevents.parent / "inbox"
+        PollingInbox(source.folder, runtime.config.folders.voevents)
+    return source
 
 
 FULL_LABELS = {
     "inotify": "PyROS, folder (inotify, file renamed into the folder)",
     "vtp": "PyROS, VTP (arrival = last byte of the frame sent)",
+    "kafka": "PyROS, GCN Kafka (arrival = the mock broker's delivery report)",
     "polling": "seed's design (folder polled every 1 s, same pipeline, no Celery hop)",
 }
 
@@ -287,6 +333,7 @@ def main() -> None:
     parser.add_argument("--no-full", action="store_true", help="skip the leg up to the mount")
     parser.add_argument("--full-only", action="store_true", help="only the leg up to the mount")
     parser.add_argument("--no-inotify", action="store_true", help="full leg: skip the folder")
+    parser.add_argument("--no-kafka", action="store_true", help="full leg: skip GCN Kafka")
     args = parser.parse_args()
     print(
         f"conditions: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} "
@@ -322,8 +369,8 @@ def main() -> None:
             for name in ("orchestrator.majordome", "orchestrator.observer"):
                 logging.getLogger(name).setLevel(logging.INFO)
         labels = ([] if args.no_inotify else ["inotify"]) + ([] if args.no_vtp else ["vtp"])
-        labels += [] if args.no_seed else ["polling"]
-        results = run_full(args.alerts, args.sequences, labels, full_sources)
+        labels += ([] if args.no_kafka else ["kafka"]) + ([] if args.no_seed else ["polling"])
+        results = run_full(args.alerts, args.sequences, labels, full_source)
         report_full(results)
     print(
         f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
