@@ -28,7 +28,7 @@ SOLVER_SEED = 1
 EXACT_MAX_SEQUENCES = 150
 # the stable re-plan's solve (most entries kept within the loss allowed) needs more search than
 # the value's: measured at 300 sequences, 0.25 deterministic s found 11 kept, 0.45 proved 23
-STABLE_BUDGET_FACTOR = 4.0
+STABLE_BUDGET_FACTOR = 2.0
 
 
 def _runs(allowed: np.ndarray) -> list[list[int]]:
