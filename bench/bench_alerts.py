@@ -1,8 +1,9 @@
-"""Alert latency benchmark: a notice arriving (file renamed into the VOEvent folder, or last
-byte of a VTP frame) -> the slew command received by the Alpaca mount simulator.
+"""Alert latency benchmark: a notice arriving (file renamed into the VOEvent folder, last byte
+of a VTP frame, or on the Kafka broker) -> the slew command received by the Alpaca mount
+simulator.
 
     .venv/bin/python bench/bench_alerts.py [--alerts 50] [--sequences 500] [--no-vtp] [--no-seed]
-                                           [--no-full | --full-only]
+                                           [--no-full | --full-only] [--no-inotify] [--no-kafka]
 
 Alerts are at the zenith: an Einstein Probe WXT JSON notice written by this process to a hidden
 name then renamed into the folder (t0 = just after the rename), or an SVOM ECLAIRs VOEvent sent
@@ -15,13 +16,19 @@ Early legs (in-process manager, no majordome): SQLite database (WAL) made by `py
 `--sequences` routine sequences planned, one executing, a simulated clock at 22:00 at COLIBRI;
 arrival -> `on_urgent` called, and the stored latency chain (stored / request / schedule / ...).
 
-Full leg (`_alerts_slew.py`): `run_orchestrator` in a thread (planner, alert listeners,
-majordome) on the night test site of tests/majordome (PLC simulator, our gateway,
-alpaca-simulators, clock x20), `--sequences` routine sequences (five 60 s exposures) in the
-database; before each alert a routine sequence is executing, the alert's urgent sequence (one
-1 s exposure) pre-empts it, and the next alert waits until it has ended. t1 = the slew request
-line (PUT slewtocoordinatesasync) received by a recording TCP proxy in front of the simulator's
-mount; the latency chain's "slew" step (listener event -> slew sent) is printed beside it.
+Full leg (`_alerts_slew.py`), per source a fresh site (its own SQLite database and night from
+20:00 at COLIBRI): `run_orchestrator` in a thread (planner, alert listeners, majordome) on the
+night test site of tests/majordome (PLC simulator, our gateway polling it at the shipped 1 s,
+alpaca-simulators with its mount at 60 deg/s, clock x20), `--sequences` routine sequences (five
+60 s exposures) in the database. Before each alert a routine sequence is executing and no
+re-plan is due (as most of a night: the planner job re-plans after each sequence that ended);
+the alert's urgent sequence (one 1 s exposure) pre-empts it, and the next alert waits for the
+alert's full re-plan. t1 = the slew request line (PUT slewtocoordinatesasync) received by a
+recording TCP proxy, in its own process, in front of the simulator's mount; the latency chain's
+steps are printed beside it. Sources: the folder (inotify), VTP, GCN Kafka (a producer to
+librdkafka's mock cluster, t0 = its delivery report; `alerts.kafka.fetch_wait_max_ms = 10`
+because the mock answers a fetch only at that limit, where a broker answers on arrival), and
+the seed's 1 s polling of an inbox renamed into the folder.
 """
 
 from __future__ import annotations
@@ -236,21 +243,67 @@ def report(label: str, result: dict) -> None:
         )
 
 
-def full_sources(runtime: Runtime, vtp_server: socket.socket) -> dict:
-    """The three arrival paths for the full leg, on the orchestrator's own listeners."""
+class KafkaSource:
+    """A producer to librdkafka's mock cluster (topic of EP WXT notices); t0 = the broker's
+    delivery report (the notice is on the broker, ready for a consumer)."""
+
+    def __init__(self, runtime: Runtime, address: str):
+        import confluent_kafka
+        from _alerts_slew import KAFKA_TOPIC
+
+        self.runtime, self.topic = runtime, KAFKA_TOPIC
+        self.producer = confluent_kafka.Producer({"bootstrap.servers": address, "linger.ms": 0})
+
+    def warm_up(self) -> None:
+        """A test notice first: the consumer group's first assignment takes seconds, once."""
+        from tests.helpers import wait_for
+
+        notice = json.loads(zenith_notice(self.runtime, "bench-warm-up"))
+        notice["alert_tense"] = "test"
+        self.producer.produce(self.topic, json.dumps(notice).encode())
+        self.producer.flush(30)
+
+        def stored() -> bool:
+            with self.runtime.sessions() as session:
+                return session.scalar(select(Alert.id).where(Alert.source == "kafka")) is not None
+
+        wait_for(stored, 120, 0.1, what="the Kafka listener's first notice")
+
+    def send(self, ident: str) -> tuple[float, float, str]:
+        delivered: dict[str, tuple[float, float]] = {}
+
+        def report(error, _message) -> None:
+            if error is None:
+                delivered["t"] = (time.perf_counter(), time.time())
+
+        self.producer.produce(self.topic, zenith_notice(self.runtime, ident), callback=report)
+        self.producer.flush(30)
+        if "t" not in delivered:
+            raise SystemExit(f"kafka: {ident} not delivered to the mock cluster")
+        return *delivered["t"], f"EP:{ident}"
+
+
+def full_source(runtime: Runtime, label: str, vtp_server: socket.socket, kafka: str | None):
+    """One arrival path for the full leg, on the orchestrator's own listeners."""
     from _alerts_slew import PollingInbox
 
-    vtp = VtpSource(runtime, vtp_server)
-    vtp.accept(120)  # the orchestrator's VTP listener connects when it starts
-    polling = FolderSource(runtime, None)
-    polling.folder = runtime.config.folders.voevents.parent / "inbox"
-    PollingInbox(polling.folder, runtime.config.folders.voevents)
-    return {"inotify": FolderSource(runtime, None), "vtp": vtp, "polling": polling}
+    if label == "vtp":
+        vtp = VtpSource(runtime, vtp_server)
+        vtp.accept(120)  # the orchestrator's VTP listener connects when it starts
+        return vtp
+    if label == "kafka":
+        return KafkaSource(runtime, kafka)
+    source = FolderSource(runtime, None)
+    if label == "polling":
+        source.folder = runtime.config.folders.voevents.parent / "inbox"
+        PollingInbox(source.folder, runtime.config.folders.voevents)
+    return source
 
 
 FULL_LABELS = {
     "inotify": "PyROS, folder (inotify, file renamed into the folder)",
     "vtp": "PyROS, VTP (arrival = last byte of the frame sent)",
+    "kafka": "PyROS, GCN Kafka (arrival = the mock broker's delivery report)",
     "polling": "seed's design (folder polled every 1 s, same pipeline, no Celery hop)",
 }
 
@@ -269,6 +322,13 @@ def report_full(results: dict) -> None:
             f"p50 {statistics.median(chain):7.1f} ms   p95 {pct(chain, 95):7.1f} ms   "
             f"(cycle per alert p50 {statistics.median(cycle):.1f} s)"
         )
+        for step in ("parsed", "stored", "request", "schedule", "abort", "slew", "majordome"):
+            values = [c[step] for c in result["chains"] if step in c]
+            if values:
+                print(
+                    f"      chain: listener event -> {step:10}: p50 "
+                    f"{statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms"
+                )
 
 
 def main() -> None:
@@ -280,6 +340,7 @@ def main() -> None:
     parser.add_argument("--no-full", action="store_true", help="skip the leg up to the mount")
     parser.add_argument("--full-only", action="store_true", help="only the leg up to the mount")
     parser.add_argument("--no-inotify", action="store_true", help="full leg: skip the folder")
+    parser.add_argument("--no-kafka", action="store_true", help="full leg: skip GCN Kafka")
     args = parser.parse_args()
     print(
         f"conditions: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} "
@@ -310,9 +371,13 @@ def main() -> None:
         from _alerts_slew import run_full
 
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped" lines under load
+        if os.environ.get("BENCH_DEBUG"):
+            logging.basicConfig(format="%(asctime)s %(threadName)s %(name)s %(message)s")
+            for name in ("orchestrator.majordome", "orchestrator.observer"):
+                logging.getLogger(name).setLevel(logging.INFO)
         labels = ([] if args.no_inotify else ["inotify"]) + ([] if args.no_vtp else ["vtp"])
-        labels += [] if args.no_seed else ["polling"]
-        results = run_full(args.alerts, args.sequences, labels, full_sources)
+        labels += ([] if args.no_kafka else ["kafka"]) + ([] if args.no_seed else ["polling"])
+        results = run_full(args.alerts, args.sequences, labels, full_source)
         report_full(results)
     print(
         f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "

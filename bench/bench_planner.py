@@ -1,12 +1,15 @@
 """Planner benchmark: ours against CP-SAT's proven bound and astroplan's PriorityScheduler.
 
     .venv/bin/python bench/bench_planner.py [--sizes 100 300 1000] [--seeds 5]
-        [--bound-time-limit 60] [--bound-max 300] [--astroplan-max 100] [--replans 3]
+        [--bound-time-limit 60] [--bound-max 300] [--astroplan-max 100] [--replans 5]
 
 One night at COLIBRI (2026-11-24, full Moon); random sequences (durations 5-30 min, priorities
 1-10, altitude, airmass, night and Moon constraints, 30 % with a 2-6 h window). Every row has
 fresh targets (its own seed), so "ours s" includes computing the new targets' tracks on the
-cached night grid; "warm s" is the same plan again with the targets cached (a re-plan).
+cached night grid; "warm s" is the same plan again with the targets cached (a re-plan), "cpu s"
+its CPU time (the machine may be shared: the load average is printed).
+"greedy" is the greedy alone, "local" the local search without CP-SAT (solver budget 0), "ours"
+the planner as it runs (CP-SAT after the local search on nights of <= 150 sequences).
 Ours and CP-SAT see a fixed 60 s gap between entries (slew_s=60, no distance term), so CP-SAT's
 model is exactly ours and its bound is a true upper bound; astroplan gets distance / 1 deg/s
 (its Transitioner has no fixed term). Violations: astroplan's own constraint functions.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 import warnings
@@ -76,10 +80,16 @@ def make_sequences(count: int, seed: int = 42) -> list[SequenceSpec]:
 
 
 def run_ours(specs: list[SequenceSpec], **kwargs) -> tuple[float, list[PlanEntry]]:
+    seconds, _, entries = timed_ours(specs, **kwargs)
+    return seconds, entries
+
+
+def timed_ours(specs: list[SequenceSpec], **kwargs) -> tuple[float, float, list[PlanEntry]]:
+    """(wall s, CPU s of this process, entries): the CPU time depends less on other jobs."""
     grid = night_grid(SITE, NIGHT)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = plan_night(grid, specs, OVERHEADS, default_twilight=TWILIGHT, **kwargs)
-    return time.perf_counter() - t0, result.entries
+    return time.perf_counter() - t0, time.process_time() - c0, result.entries
 
 
 def moved(before: list[PlanEntry], after: list[PlanEntry], now) -> int:
@@ -88,8 +98,9 @@ def moved(before: list[PlanEntry], after: list[PlanEntry], now) -> int:
     return sum(1 for e in before if e.start >= now and (e.id, e.start) not in kept)
 
 
-def replan_moves(specs: list[SequenceSpec], seed: int) -> dict[str, tuple[int, int, float]]:
-    """(moved, planned before, score ratio vs a re-plan from scratch) for three small changes."""
+def replan_moves(specs: list[SequenceSpec], seed: int) -> dict[str, tuple]:
+    """(moved by a stable re-plan, moved by one from scratch, planned before, score ratio stable
+    / scratch, seconds of the stable re-plan) for three small changes."""
     grid = night_grid(SITE, NIGHT)
     dusk, _ = grid.night_bounds(TWILIGHT)
     first = plan_night(grid, specs, OVERHEADS, default_twilight=TWILIGHT)
@@ -113,13 +124,15 @@ def replan_moves(specs: list[SequenceSpec], seed: int) -> dict[str, tuple[int, i
     }
     for name, (pool, start_from, skip) in cases.items():
         pool = [s for s in pool if s.id not in {e.id for e in running}]
+        t0 = time.perf_counter()
         stable = plan_night(grid, pool, OVERHEADS, now=start_from, default_twilight=TWILIGHT,
                             previous=prev)  # fmt: skip
+        stable_s = time.perf_counter() - t0
         fresh = plan_night(grid, pool, OVERHEADS, now=start_from, default_twilight=TWILIGHT)
         before = [e for e in pending if skip is None or e.id != skip.id]
         fresh_moved = moved(before, fresh.entries, now)
         ratio = stable.score / fresh.score if fresh.score else 1.0
-        out[name] = (moved(before, stable.entries, now), fresh_moved, len(before), ratio)
+        out[name] = (moved(before, stable.entries, now), fresh_moved, len(before), ratio, stable_s)
     del by_id
     return out
 
@@ -167,6 +180,11 @@ def run_astroplan(specs: list[SequenceSpec]) -> tuple[float, list[PlanEntry]]:
     return elapsed, entries
 
 
+def _load() -> str:
+    """The machine's load (other jobs share it): the context of every second printed."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _utc():
     from datetime import UTC
 
@@ -194,7 +212,7 @@ def main() -> None:
     parser.add_argument("--bound-max", type=int, default=300)
     # astroplan takes ~40 s for 100 sequences and ~10 min for 1,000 on this machine
     parser.add_argument("--astroplan-max", type=int, default=100)
-    parser.add_argument("--replans", type=int, default=3, help="seeds of the re-plan test (300)")
+    parser.add_argument("--replans", type=int, default=5, help="seeds of the re-plan test (300)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # astroplan's target-always-up and ERFA dubious-year noise
     t0 = time.perf_counter()
@@ -206,10 +224,12 @@ def main() -> None:
     grid_s = time.perf_counter() - t0
     print(f"night grid of another night (twilights, sidereal time, Moon): {grid_s:.2f} s")
     print("(the grid is made once per night and cached; 'ours s' below is the planning itself)")
+    print(f"load average (1, 5, 15 min) at the start: {_load()}")
     observer = observer_for(SITE)
     header = (
-        f"{'size':>5} {'seed':>5} | {'ours s':>6} {'warm s':>6} {'greedy':>7} {'ours':>7} "
-        f"{'viol':>4} | {'bound':>7} {'status':>8} {'cp s':>5} {'ours/bd':>7} | "
+        f"{'size':>5} {'seed':>5} | {'ours s':>6} {'warm s':>6} {'cpu s':>5} {'greedy':>7} "
+        f"{'local':>7} "
+        f"{'ours':>7} {'viol':>4} | {'bound':>7} {'status':>8} {'cp s':>5} {'ours/bd':>7} | "
         f"{'astro s':>7} {'astro':>7} {'viol':>4}"
     )
     print(header)
@@ -220,15 +240,17 @@ def main() -> None:
             seed = 1000 * size + k  # fresh targets for every row
             specs = make_sequences(size, seed)
             by_id = {s.id: s for s in specs}
-            ours_s, ours = run_ours(specs)
-            warm_s, again = run_ours(specs)
+            ours_s, _, ours = timed_ours(specs)
+            warm_s, warm_cpu_s, again = timed_ours(specs)
             assert again == ours, "same input, same schedule"
             _, greedy = run_ours(specs, search_rounds=0)
+            _, local = run_ours(specs, solver_budget_s=0)
             ours_v = len(violations(ours, by_id, observer, TWILIGHT))
             ours_score = score(ours, specs)
             row = (
-                f"{size:>5} {k:>5} | {ours_s:>6.3f} {warm_s:>6.3f} {score(greedy, specs):>7.2f} "
-                f"{ours_score:>7.2f} {ours_v:>4} | "
+                f"{size:>5} {k:>5} | {ours_s:>6.3f} {warm_s:>6.3f} {warm_cpu_s:>5.2f} "
+                f"{score(greedy, specs):>7.2f} "
+                f"{score(local, specs):>7.2f} {ours_score:>7.2f} {ours_v:>4} | "
             )
             if size <= args.bound_max:
                 found = prove(night_grid(SITE, NIGHT), specs, GAP_S, args.bound_time_limit,
@@ -250,15 +272,33 @@ def main() -> None:
             print(row, flush=True)
         if ratios:
             print(f"{size:>5}   min ours / bound {min(ratios):.4f}, mean {np.mean(ratios):.4f}")
+        print(f"      load average (1, 5, 15 min): {_load()}")
     if args.replans:
         print("\nre-plans at 300 sequences, 3 h into the night: entries of the last schedule moved")
-        print("(stable re-plan / re-plan from scratch / entries planned; score stable / scratch)")
+        print("(stable re-plan / re-plan from scratch / entries planned; score stable / scratch;")
+        print(" seconds of the stable re-plan)")
+        summary: dict[str, list] = {}
         for k in range(args.replans):
             specs = make_sequences(300, 300_000 + k)
-            for name, (m_stable, m_fresh, total, ratio) in replan_moves(specs, k).items():
+            for name, row in replan_moves(specs, k).items():
+                m_stable, m_fresh, total, ratio, stable_s = row
+                summary.setdefault(name, []).append(row)
                 print(
-                    f"  seed {k} {name:<24} {m_stable:>3} / {m_fresh:>3} / {total:>3}  {ratio:.4f}"
+                    f"  seed {k} {name:<24} {m_stable:>3} / {m_fresh:>3} / {total:>3}  "
+                    f"{ratio:.4f}  {stable_s:.2f} s",
+                    flush=True,
                 )
+        print("summary per change: entries moved by the stable re-plan (mean, max) of planned;")
+        print("score stable / scratch (min); stable re-plan seconds (max)")
+        for name, rows in summary.items():
+            moved_n = [r[0] for r in rows]
+            print(
+                f"  {name:<24} mean {np.mean(moved_n):.1f}, max {max(moved_n)} of "
+                f"{np.mean([r[2] for r in rows]):.0f}; from scratch mean "
+                f"{np.mean([r[1] for r in rows]):.1f}; ratio min {min(r[3] for r in rows):.4f}; "
+                f"{max(r[4] for r in rows):.2f} s"
+            )
+        print(f"load average (1, 5, 15 min) at the end: {_load()}")
 
 
 if __name__ == "__main__":

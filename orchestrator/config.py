@@ -376,6 +376,9 @@ class KafkaAlertsConfig(_Section):
     client_id: str | None = None
     client_secret: SecretStr | None = None  # shown as ********** if the config is printed
     group_id: str = "pyros"
+    # how long the broker may hold a fetch without data (librdkafka's fetch.wait.max.ms): a
+    # broker answers as soon as a notice arrives; librdkafka's mock cluster only at this limit
+    fetch_wait_max_ms: Annotated[int, Field(ge=1, le=60_000)] = 500
 
 
 class AlertsConfig(_Section):

@@ -2,9 +2,10 @@
 
 Acting: a retraction cancels the trigger's request; a later notice of a trigger already observed
 re-points it when its position is better; otherwise the strategies judge, the request builder
-writes the urgent request (alert user and program), the planner re-plans, and `on_urgent`
-(the majordome's pre-emption, injected at wiring) is told which sequence to run now.
-Every step is stored with its reason and its time in the latency chain.
+writes the urgent request (alert user and program), `on_urgent` (the majordome's pre-emption,
+injected at wiring) is told which sequence to run now, and the planner re-plans the night.
+Every step is stored with its reason and its time in the latency chain; `on_urgent` may return
+the wall-clock instants of the steps it took itself ({"abort": unix, "slew": unix}).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from orchestrator.alerts.fastpath import observable_now, store_urgent_schedule
 from orchestrator.alerts.notice import Kind, Notice, NoticeRejected, parse_notice, payload_key
-from orchestrator.alerts.store import decide, store_notice
+from orchestrator.alerts.store import decide, merge_latency, store_notice
 from orchestrator.alerts.strategy import Strategy, Verdict, judge, load_strategies
 from orchestrator.errors import PyrosError
 from orchestrator.model import Alert, Request, Sequence, SequenceStatus
@@ -30,7 +31,7 @@ from orchestrator.users import find_user
 log = logging.getLogger(__name__)
 S = SequenceStatus
 ACTIVE = (S.TO_BE_PLANNED, S.PLANNED, S.EXECUTING, S.UNPLANNABLE, S.FAILED)
-SequenceCallback = Callable[[int, str], None]
+SequenceCallback = Callable[[int, str], object]  # on_urgent may return {step: unix time}
 
 
 def _log_only(what: str) -> SequenceCallback:
@@ -207,8 +208,10 @@ class AlertManager:
                 store_urgent_schedule(session, self.runtime.config, sequence, now)
         if why_not is None:
             _mark(received.marks, "schedule", received.arrival)
-            self.on_urgent(sequence_id, reason)
+            steps = self.on_urgent(sequence_id, reason)  # the slew is out when it returns
             _mark(received.marks, "majordome", received.arrival)
+            _add_steps(received.marks, steps, received.arrival)
+            self._store_latency(received)  # the chain so far: the re-plan takes seconds
             self._replan(self.runtime, "alert")
             _mark(received.marks, "replanned", received.arrival)
             return
@@ -373,9 +376,8 @@ class AlertManager:
         _mark(received.marks, "schedule", received.arrival)
 
     def _store_latency(self, received: Received) -> None:
-        with self.runtime.sessions.begin() as session:
-            alert = session.get(Alert, received.alert_id)
-            alert.latency_ms = dict(received.marks)
+        # merged: the majordome's hook may have added its slew step meanwhile
+        merge_latency(self.runtime.sessions, received.alert_id, dict(received.marks))
 
 
 _WARM_VOEVENT = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -387,3 +389,10 @@ _WARM_JSON = b'{"mission": "PyROS", "id": "warmup", "alert_tense": "test"}'
 
 def _mark(marks: dict, step: str, arrival: Arrival) -> None:
     marks[step] = round((time.perf_counter() - arrival.arrived_s) * 1000.0, 3)
+
+
+def _add_steps(marks: dict, steps: object, arrival: Arrival) -> None:
+    """Steps another component took, given as {step: Unix time}, in ms after arrival."""
+    if isinstance(steps, dict):
+        for step, at_unix in steps.items():
+            marks[step] = round((at_unix - arrival.arrived_unix) * 1000.0, 3)

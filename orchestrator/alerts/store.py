@@ -1,11 +1,13 @@
 """Storage first: every notice is written (raw payload, source, key, outcome) before its ack.
 
 Also the decisions taken on alerts and the latency chain (milliseconds after arrival, plus the
-arrival's Unix time so that a later leg, e.g. the majordome's slew, can add its own step).
+arrival's Unix time so that a later leg, e.g. the majordome's slew, can add its own step); the
+chain is merged, never overwritten, so steps written by two threads are all kept.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 
@@ -23,10 +25,13 @@ LATENCY_STEPS = (
     "stored",
     "request",
     "schedule",
-    "majordome",
+    "abort",  # the pre-emption stopped the running sequence (majordome's fast slew)
     "slew",
+    "majordome",
     "replanned",
 )
+# The chain's writers are the alert manager and the majordome's hooks, in one process.
+_CHAIN_LOCK = threading.Lock()
 
 
 def payload_text(payload: bytes) -> str:
@@ -107,13 +112,24 @@ def decide(
     alert.reason = reason
 
 
+def merge_latency(sessions: sessionmaker[Session], alert_id: int, steps: dict) -> None:
+    """Add `steps` to the alert's stored chain (theirs win), keeping the steps it has."""
+    with _CHAIN_LOCK, sessions.begin() as session:
+        alert = session.get(Alert, alert_id, with_for_update=True)
+        if alert is None:
+            return
+        chain = dict(alert.latency_ms or {})
+        chain.update(steps)
+        alert.latency_ms = chain
+
+
 def add_latency_step(
     sessions: sessionmaker[Session], alert_id: int, step: str, at_unix: float | None = None
 ) -> None:
     """A later leg (e.g. the majordome's slew command) adds its step to a stored chain."""
     at_unix = time.time() if at_unix is None else at_unix
-    with sessions.begin() as session:
-        alert = session.get(Alert, alert_id)
+    with _CHAIN_LOCK, sessions.begin() as session:
+        alert = session.get(Alert, alert_id, with_for_update=True)
         if alert is None or "arrived_unix" not in alert.latency_ms:
             return
         chain = dict(alert.latency_ms)

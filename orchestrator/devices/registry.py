@@ -40,9 +40,9 @@ class GuardedTelescope(GuardedDevice):
         self._clock = clock
 
     def altitude_deg(self, target: Any) -> float:
-        from orchestrator.devices.coords import altaz
+        from orchestrator.devices.coords import horizontal_deg, icrs_deg
 
-        return altaz(target, self.site, self._clock.now()).alt.deg
+        return horizontal_deg(*icrs_deg(target), self.site, self._clock.now())[0]
 
     def _check_horizon(self, target: Any, action: str) -> None:
         alt_deg = self.altitude_deg(target)

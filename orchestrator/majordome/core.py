@@ -13,13 +13,14 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from orchestrator.devices.errors import DeviceError
 from orchestrator.errors import IllegalTransition
+from orchestrator.majordome import preempt as preemption
 from orchestrator.majordome import reaction
 from orchestrator.majordome.night import NightTimes, current_night
 from orchestrator.majordome.safety import SafetyReader, Verdict
@@ -56,6 +57,8 @@ class Majordome:
         self.wake = threading.Event()  # set to make the tick loop run at once
         # why the last frame was refused by the images folder; cleared by a test write
         self.disk_fault = ""
+        # ("slew", id) sent by a pre-emption, ("ended", id) a sequence's end stored: in order
+        self.events: deque[tuple[str, int]] = deque(maxlen=200)
 
     # ---- what the tick looks at -------------------------------------------------------------
 
@@ -223,6 +226,8 @@ class Majordome:
         """The safety reaction: abort the sequence, close, park, re-plan; state closed/error."""
         with self._reacting:
             self._epoch += 1
+            if self.observer is not None:
+                self.observer.forget_slew()  # the mount is parked: a slew sent before is void
             log.warning("safety reaction (%s): %s", cause, reason)
             try:
                 self.store.move(M.CLOSING, f"{cause}: {reason}")
@@ -255,46 +260,21 @@ class Majordome:
         except Exception:  # a failed re-plan must not undo the safe state
             log.exception("re-plan after %s failed", trigger)
 
-    def preempt(self, sequence_id: int, reason: str) -> threading.Thread:
+    def preempt(self, sequence_id: int, reason: str) -> preemption.Preemption:
         """An urgent sequence was planned: run it now, not at the next tick.
 
-        Called by the alerts job right after it planned `sequence_id` (status PLANNED). The
-        running sequence, if any, is aborted with cause "pre-empted" (it goes back to the pool,
-        quota refunded, frames taken kept) and the urgent one starts as soon as the observer
-        is free — the dome is opened first if it is closed and it is safe. Returns at once
-        (the work runs in a thread, returned for tests); nothing starts while unsafe, in
-        manual mode or paused: the urgent sequence then waits in the schedule like any other.
+        Called by the alerts job right after it planned `sequence_id` (status PLANNED). When
+        it is safe, in AUTO, observing and the target above its limits, the running sequence
+        is aborted and the mount sent to the urgent target in the caller's thread, before
+        anything else (`preempt.slew_first`). Then, in a thread (returned for tests): the
+        aborted sequence goes back to the pool with cause "pre-empted" (quota refunded, frames
+        kept) and the urgent one starts as soon as the observer is free — the dome is opened
+        first if it is closed and it is safe. Nothing moves while unsafe, in manual mode,
+        paused or for a target below its limit: the urgent sequence then waits in the
+        schedule like any other.
         """
-
-        def run() -> None:
-            with self._lock:
-                snap = self.store.snapshot()
-                if snap.mode != "AUTO" or snap.paused or not self.is_safe()[0]:
-                    log.warning(
-                        "pre-emption by sequence %s deferred: %s",
-                        sequence_id,
-                        "not in AUTO, paused or unsafe",
-                    )
-                    return
-                if self._worker_kind == "sequence" and self.busy:
-                    if snap.current_sequence_id == sequence_id:
-                        # the tick already started it from the urgent schedule: keep it
-                        log.info("urgent sequence %s already running", sequence_id)
-                        return
-                    self.observer.abort("pre-empted", reason)
-                    self._worker.join(self.runtime.config.majordome.abort_timeout_s)
-                try:
-                    state = self.store.state
-                    if state != M.OBSERVING:
-                        if reaction.shutter_open(self.devices):
-                            self.move(M.OBSERVING, f"pre-empted by sequence {sequence_id}")
-                        elif not self._open(M.OBSERVING, f"urgent sequence {sequence_id}"):
-                            return
-                    self.start_sequence(sequence_id)
-                except (IllegalTransition, DeviceError) as exc:
-                    log.error("pre-emption by sequence %s failed: %s", sequence_id, exc)
-
-        thread = threading.Thread(target=run, name="majordome-preempt", daemon=True)
+        first = preemption.slew_first(self, sequence_id, reason)
+        thread = preemption.Preemption(self, sequence_id, reason, first)
         thread.start()
         return thread
 
@@ -334,6 +314,7 @@ class Majordome:
             if result.status == "failed" and result.cause in REPLANNABLE_CAUSES:
                 self._back_to_pool(sequence_id, f"{result.cause}: {result.reason}")
             self.store.set(current_sequence_id=None)
+            self.events.append(("ended", sequence_id))
             if result.cause not in ("weather", "device", "pre-empted"):
                 # early, late or failed: the rest of the night is re-planned (the safety
                 # reaction re-plans on its own; a pre-emption was just planned by the alert)

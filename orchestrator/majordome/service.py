@@ -92,15 +92,18 @@ class MajordomeService:
             if row is not None and row.status == SequenceStatus.FAILED:
                 row.retry(self.runtime.clock.now(), "interrupted: back to the pool")
 
-    def _slew_sent(self, sequence_id: int) -> None:
+    def _slew_sent(self, sequence_id: int, at_unix: float | None = None) -> None:
         from orchestrator.alerts.store import record_slew
 
-        record_slew(self.runtime.sessions, sequence_id)  # closes an alert's latency chain
+        # closes an alert's latency chain at the instant the command went out
+        record_slew(self.runtime.sessions, sequence_id, at_unix)
 
-    def preempt(self, sequence_id: int, reason: str) -> None:
-        """The alert manager's `on_urgent`: the urgent sequence runs now (see Majordome.preempt)."""
-        if self.majordome is not None:
-            self.majordome.preempt(sequence_id, reason)
+    def preempt(self, sequence_id: int, reason: str) -> dict[str, float]:
+        """The alert manager's `on_urgent`: the urgent sequence runs now (see Majordome.preempt).
+        Returns when the slew is out (or refused): {"abort": unix, "slew": unix} as taken."""
+        if self.majordome is None:
+            return {}
+        return self.majordome.preempt(sequence_id, reason).first.steps()
 
     def stop_sequence(self, sequence_id: int, reason: str) -> None:
         """The alert manager's `on_cancel`: a retracted sequence that is executing stops now."""

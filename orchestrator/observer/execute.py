@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import astropy.units as u
 from astropy.coordinates import SkyCoord
 
-from orchestrator.devices.coords import altaz
+from orchestrator.devices.coords import horizontal_deg, icrs_deg
 from orchestrator.devices.errors import DeviceError, TargetBelowHorizon
 from orchestrator.devices.ports import CAN_DOME_AZIMUTH
 from orchestrator.devices.registry import Devices
@@ -29,6 +31,8 @@ from orchestrator.runtime import Runtime
 
 log = logging.getLogger(__name__)
 ABORT_WAIT_S = 5.0  # execute() waits this long at most for the AbortExposure calls to return
+HOLD_WAIT_S = 10.0  # an aborted execution's bookkeeping waits this long at most for its hold
+PRESLEW_VALID_S = 60.0  # a slew sent by the majordome's pre-emption counts for this long
 
 
 class ObserverBusy(PyrosError):
@@ -48,12 +52,19 @@ class Observer:
     """Runs one sequence at a time on `devices`; `abort()` may come from any thread."""
 
     def __init__(
-        self, runtime: Runtime, devices: Devices, on_slew: Callable[[int], None] | None = None
+        self,
+        runtime: Runtime,
+        devices: Devices,
+        on_slew: Callable[..., None] | None = None,
     ):
         self.runtime = runtime
         self.devices = devices
-        # Told the moment the slew command of a sequence is sent (the alert latency chain).
+        # Told the moment the slew command of a sequence is sent, as
+        # on_slew(sequence_id, at_unix=...): the alert latency chain's "slew" step.
         self.on_slew = on_slew
+        # (sequence id, RA, Dec, monotonic s): the majordome's pre-emption sent the mount there
+        self._preslewed: tuple[int, float, float, float] | None = None
+        self.slews_sent: deque[int] = deque(maxlen=100)  # sequences this observer slewed for
         self._lock = threading.Lock()
         self._run: Run | None = None
         # (camera role, monotonic instant AbortExposure returned): the bench reads these
@@ -70,14 +81,37 @@ class Observer:
         """The sequence executing now, if any."""
         return self._sequence_id
 
-    def abort(self, cause: str, reason: str) -> None:
+    def abort(self, cause: str, reason: str, hold: threading.Event | None = None) -> None:
         """Thread-safe, returns at once: abort running exposures and make execute() return
-        failed with `cause` as soon as possible. Nothing happens when idle."""
+        failed with `cause` as soon as possible. Nothing happens when idle.
+
+        With `hold`, the aborted execution stores its end (statuses, quota) only once `hold`
+        is set (at most HOLD_WAIT_S later): the pre-emption sends its slew first."""
         if cause not in CAUSES:
             raise ValueError(f"cause must be one of {', '.join(CAUSES)} (got {cause!r})")
         run = self._run
         if run is not None:
+            if hold is not None:
+                run.hold = hold
             run.fail(cause, reason)
+
+    def note_slew(self, sequence_id: int, ra_deg: float, dec_deg: float) -> None:
+        """The majordome sent the mount to this sequence's target: when the sequence executes
+        next (and nothing pointed in between), it waits for that slew instead of sending it
+        again."""
+        self._preslewed = (sequence_id, ra_deg, dec_deg, time.monotonic())
+
+    def forget_slew(self) -> None:
+        """The mount may have moved since (safety reaction, pre-emption that did not start)."""
+        self._preslewed = None
+
+    def _take_preslew(self, work: SequenceWork) -> bool:
+        pre, self._preslewed = self._preslewed, None  # whoever points next consumes it
+        return (
+            pre is not None
+            and pre[:3] == (work.id, work.ra_deg, work.dec_deg)
+            and time.monotonic() - pre[3] <= PRESLEW_VALID_S
+        )
 
     def _abort_cameras(self, run: Run) -> None:
         with run.lock:
@@ -119,6 +153,9 @@ class Observer:
                 runner = None
             for thread in list(run.abort_threads):  # AbortExposure sent before we report
                 thread.join(ABORT_WAIT_S)
+            hold = run.hold
+            if hold is not None and not hold.wait(HOLD_WAIT_S):
+                log.warning("sequence %s: its end is stored without its hold", work.id)
             frames = runner.frames if runner is not None else 0
             return self._end(run, work, frames)
         finally:
@@ -131,7 +168,7 @@ class Observer:
             self._check_altitude(run, work, target)
             if run.stop.is_set():
                 return None
-            self._point(run, target, work.id)
+            self._point(run, target, work)
         except Stopped:
             return None
         except TargetBelowHorizon as exc:
@@ -171,7 +208,7 @@ class Observer:
 
     def _check_altitude(self, run: Run, work: SequenceWork, target: SkyCoord) -> None:
         site = self.runtime.config.site
-        alt_deg = float(altaz(target, site, self.runtime.clock.now()).alt.deg)
+        alt_deg, _ = horizontal_deg(work.ra_deg, work.dec_deg, site, self.runtime.clock.now())
         if alt_deg < site.horizon_deg:
             run.fail(
                 "user",
@@ -185,18 +222,23 @@ class Observer:
                 f"altitude limit (min_altitude_deg = {work.min_altitude_deg:g})",
             )
 
-    def _point(self, run: Run, target: SkyCoord, sequence_id: int) -> None:
+    def _point(self, run: Run, target: SkyCoord, work: SequenceWork) -> None:
         """Slew the mount (unparking it first), then turn the dome slit to it."""
         config = self.runtime.config.observer
         mount = self.devices.get("mount")
-        if run.wait_call(mount.is_parked):
-            run.wait_call(mount.unpark, timeout_s=config.slew_timeout_s)
-        run.wait_call(mount.start_slew, target)
-        if self.on_slew is not None:
-            try:
-                self.on_slew(sequence_id)
-            except Exception:  # a bookkeeping hook never stops a slew
-                log.exception("on_slew hook failed for sequence %s", sequence_id)
+        if self._take_preslew(work):
+            # the pre-emption sent this slew moments ago (and told the hook): wait for it
+            log.info("sequence %s: the mount is already slewing to its target", work.id)
+        else:
+            if run.wait_call(mount.is_parked):
+                run.wait_call(mount.unpark, timeout_s=config.slew_timeout_s)
+            run.wait_call(mount.start_slew, target)
+            self.slews_sent.append(work.id)
+            if self.on_slew is not None:
+                try:
+                    self.on_slew(work.id, at_unix=time.time())  # latency chains: wall time
+                except Exception:  # a bookkeeping hook never stops a slew
+                    log.exception("on_slew hook failed for sequence %s", work.id)
         run.wait_call(mount.wait_slew, timeout_s=config.slew_timeout_s)
         self._turn_dome(run, target, force=True)
 
@@ -209,7 +251,8 @@ class Observer:
         if not self._dome_turns:
             return
         config = self.runtime.config.observer
-        az_deg = float(altaz(target, self.runtime.config.site, self.runtime.clock.now()).az.deg)
+        site, now = self.runtime.config.site, self.runtime.clock.now()
+        _, az_deg = horizontal_deg(*icrs_deg(target), site, now)
         off_deg = abs((run.wait_call(dome.azimuth_deg) - az_deg + 180.0) % 360.0 - 180.0)
         if force or off_deg > config.dome_follow_tolerance_deg:
             run.wait_call(dome.slew_to_azimuth, az_deg, timeout_s=config.dome_timeout_s)

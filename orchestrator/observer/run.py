@@ -28,6 +28,8 @@ class Run:
         self.reason = ""
         self.exposing: set[str] = set()
         self.abort_threads: list[threading.Thread] = []
+        # set by a pre-emption: the end of this execution is stored once the slew went out
+        self.hold: threading.Event | None = None
         self.lock = threading.Lock()
         self._on_stop = on_stop
 

@@ -1,5 +1,6 @@
 """Placement: urgent sequences first at their earliest time, then by priority, with shifting,
-then a local search (dispatch sweeps, ejection chains, relocations: `improve`, `dispatch`).
+then a local search (dispatch sweeps, ejection chains, relocations: `improve`, `dispatch`),
+CP-SAT on small nights (`exact`) and a left compaction (`compact`).
 
 Like astroplan's PriorityScheduler it takes sequences in priority order, but it may move entries
 already placed left or right inside their own windows to make room (seed §5.2's "move left",
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from orchestrator.planner.compact import compact_left
 from orchestrator.planner.improve import Item as _Item
 from orchestrator.planner.night import NightGrid, from_unix, to_unix, unit_vectors
 from orchestrator.planner.search import over_quota, protected_rows, search, trim_to_quota
@@ -32,6 +34,9 @@ from orchestrator.planner.visibility import Visibility, evaluate
 log = logging.getLogger(__name__)
 EPS_S = 1e-6
 SEARCH_ROUNDS = 6
+# CP-SAT after the local search (`exact`), in the solver's deterministic seconds (one worker):
+# enough to prove most 100-sequence nights optimal; 0 keeps the local search's night
+SOLVER_BUDGET_S = 0.25
 TIME_CRITICAL_SLACK = 0.2
 FAR_S = 1e9  # beyond any night, finite so that ceil/floor work
 
@@ -255,12 +260,14 @@ def plan_night(
     search_rounds: int = SEARCH_ROUNDS,
     previous: dict[str, datetime] | None = None,
     country_left_h: dict[str, float] | None = None,
+    solver_budget_s: float = SOLVER_BUDGET_S,
 ) -> PlanResult:
     """Plan one night. `now` (default: the night's start) bounds every new start.
 
     `search_rounds` of local search follow the greedy (0: the greedy alone). `previous` (id ->
     start of the last schedule) makes a re-plan keep entries in place unless that costs more
     than STABLE_LOSS of the score. `country_left_h` caps the hours planned per country.
+    `solver_budget_s` (deterministic seconds) lets CP-SAT improve the searched night (0: not).
     """
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
@@ -313,7 +320,8 @@ def plan_night(
         protected = protected_rows(urgent + critical, executing, specs)
         greedy = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
         try:
-            search(placer, base, rest, vis, all_specs, protected, search_rounds, prev_s)
+            search(placer, base, rest, vis, all_specs, protected, search_rounds, prev_s,
+                   solver_budget_s)  # fmt: skip
         except Exception:  # a night is never left without a schedule: keep the greedy one
             log.warning("planner search failed; keeping the greedy plan", exc_info=True)
             placer.items, placer._chains = greedy, None
@@ -325,6 +333,11 @@ def plan_night(
                 reasons[j] = _outranked(placer, j)
     if country_left_h:
         trim_to_quota(placer, specs, country_left_h, reasons)
+    kept = {
+        it.j for it in placer.items
+        if abs(prev_s.get(all_specs[it.j].id, -FAR_S) - it.start_s) < EPS_S
+    }  # fmt: skip
+    compact_left(placer, kept)
 
     entries = [
         PlanEntry(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator.planner.dispatch import sweep, sweeps_for
+from orchestrator.planner.exact import exact_nights
 from orchestrator.planner.improve import Item, drop, improve, relocate
 from orchestrator.planner.spec import Executing, SequenceSpec
 
@@ -21,8 +22,11 @@ def protected_rows(urgent: list[int], executing: Executing | None, specs: list) 
     return set(urgent) | ({len(specs)} if executing else set())
 
 
-def search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: dict) -> None:
-    """Local search from the greedy and from each dispatch sweep; keep the best night.
+def search(
+    placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: dict, budget_s: float = 0.0
+) -> None:
+    """Local search from the greedy and from each dispatch sweep; keep the best night; then
+    CP-SAT from it for `budget_s` deterministic seconds (`exact`), kept if worth more.
 
     Ties keep the greedy (it honours preferred times and previous starts); with a previous
     schedule, the night that moves fewest of its entries within STABLE_LOSS of the best wins.
@@ -52,29 +56,44 @@ def search(placer, base, rest, vis, all_specs, protected, rounds: int, prev_s: d
         nights.append(finish())
     if prev_s:
         nights.extend(keep_previous(placer, base, feasible_set, value, protected, prev_s))
+        best_value = max(v for v, _ in nights)
+        best_night = next(items for v, items in nights if v >= best_value * (1 - 1e-9))
+        kept_night = _stablest(nights, best_value, all_specs, prev_s)
+        nights.extend(exact_nights(placer, best_night, feasible, value, protected, budget_s,
+                                   prev_s, kept_night, best_value, STABLE_LOSS))  # fmt: skip
+        placer.items = _stablest(nights, max(v for v, _ in nights), all_specs, prev_s)
+        placer._chains = None
+        return
     best_value = max(v for v, _ in nights)
-    if prev_s:
-
-        def moved(items: list[Item]) -> int:
-            kept = {
-                all_specs[it.j].id
-                for it in items
-                if abs(prev_s.get(all_specs[it.j].id, -1e18) - it.start_s) < EPS_S
-            }
-            return sum(1 for k in prev_s if k not in kept)
-
-        near = [(moved(items), -v, q) for q, (v, items) in enumerate(nights)
-                if v >= best_value * (1 - STABLE_LOSS)]  # fmt: skip
-        chosen = nights[min(near)[2]][1]
-    else:
-        chosen = next(items for v, items in nights if v >= best_value * (1 - 1e-9))
-    placer.items = chosen
+    placer.items = next(items for v, items in nights if v >= best_value * (1 - 1e-9))
     placer._chains = None
-    if not prev_s:  # the costliest move, on the best night only (it would move kept entries)
+    # the costliest move, on the best night only (it would move kept entries)
+    placed = {it.j for it in placer.items}
+    if drop(placer, [j for j in feasible if j not in placed], value, protected):
         placed = {it.j for it in placer.items}
-        if drop(placer, [j for j in feasible if j not in placed], value, protected):
-            placed = {it.j for it in placer.items}
-            improve(placer, [j for j in feasible if j not in placed], value, protected, rounds)
+        improve(placer, [j for j in feasible if j not in placed], value, protected, rounds)
+    here = (sum(value[it.j] for it in placer.items), list(placer.items))
+    for night in exact_nights(placer, here[1], feasible, value, protected, budget_s):
+        if night[0] > here[0] * (1 + 1e-9):
+            here = night
+    placer.items, placer._chains = list(here[1]), None
+
+
+def moved_count(items: list[Item], all_specs, prev_s: dict) -> int:
+    """Entries of the previous schedule not at their previous start in `items`."""
+    kept = {
+        all_specs[it.j].id
+        for it in items
+        if abs(prev_s.get(all_specs[it.j].id, -1e18) - it.start_s) < EPS_S
+    }
+    return sum(1 for k in prev_s if k not in kept)
+
+
+def _stablest(nights, best_value: float, all_specs, prev_s: dict) -> list[Item]:
+    """The night moving fewest previous entries within STABLE_LOSS of the best; ties: value."""
+    near = [(moved_count(items, all_specs, prev_s), -v, q) for q, (v, items) in enumerate(nights)
+            if v >= best_value * (1 - STABLE_LOSS)]  # fmt: skip
+    return list(nights[min(near)[2]][1])
 
 
 def keep_previous(placer, base, feasible, value, protected, prev_s) -> list[tuple[float, list]]:

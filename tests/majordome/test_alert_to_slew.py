@@ -87,9 +87,15 @@ def test_an_alert_file_pre_empts_the_routine_and_slews_the_mount(tmp_path, alpac
             raise AssertionError(
                 f"alerts stored: {seen}; files: {sorted(folder.rglob('*'))}"
             ) from None
-        # The routine sequence was stopped before the mount turned to the burst: back in the
-        # pool (its reason is rewritten by the re-plan that follows, so the status is checked).
-        assert statuses(rt, [routine])[routine] in ("to_be_planned", "planned")
+        # The routine sequence was stopped (its exposure aborted) just before the slew went
+        # out; its end is stored right after the slew: back in the pool (its reason is
+        # rewritten by the re-plan that follows, so the status is checked).
+        wait_for(
+            lambda: statuses(rt, [routine])[routine] in ("to_be_planned", "planned"),
+            30,
+            0.02,
+            what="the pre-empted routine sequence back in the pool",
+        )
         chain = alert.latency_ms
         assert chain["slew"] >= chain["stored"] >= 0, chain  # stored before anything moved
         assert alert.request_id is not None

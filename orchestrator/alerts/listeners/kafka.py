@@ -23,6 +23,7 @@ def consumer_config(cfg: KafkaAlertsConfig) -> tuple[dict, str | None, str | Non
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "security.protocol": cfg.security_protocol,
+        "fetch.wait.max.ms": cfg.fetch_wait_max_ms,
     }
     if cfg.bootstrap_servers:
         config["bootstrap.servers"] = cfg.bootstrap_servers
