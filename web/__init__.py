@@ -42,6 +42,7 @@ def create_app(runtime: Runtime) -> Flask:
     from web.requests_pages import blueprint as requests_pages
     from web.schedule import blueprint as schedule
     from web.simulation import blueprint as simulation
+    from web.syntheses import blueprint as syntheses
 
     app = Flask(__name__)
     app.extensions["pyros_runtime"] = runtime
@@ -66,7 +67,7 @@ def create_app(runtime: Runtime) -> Flask:
     csrf.init_app(app)
     errors.install(app)
     areas = (dashboard, accounts, requests_pages, schedule, logs, admin, api_requests, openapi)
-    areas += (previews, majordome, alerts, simulation, history, catalog)
+    areas += (previews, majordome, alerts, simulation, history, catalog, syntheses)
     for blueprint in areas:
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))

@@ -44,6 +44,8 @@ def _errors(*codes: str) -> dict[str, Any]:
     return {code: ERRORS[code] for code in codes}
 
 
+TIME_QUERY = {"type": "string", "format": "date-time"}
+PAGE_QUERY = {"type": "integer", "minimum": 1}
 REQUEST_ID = {
     "name": "request_id",
     "in": "path",
@@ -149,6 +151,26 @@ def _schemas() -> dict[str, Any]:
                 "weather": {"type": ["object", "null"]},
                 "site": {"type": ["object", "null"]},
                 "history": {"type": "array", "items": anything},
+            },
+        },
+        "SynthesisList": {
+            "type": "object",
+            "required": ["page", "syntheses"],
+            "properties": {
+                "page": {"type": "integer"},
+                "syntheses": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["measured", "is_safe", "reasons", "elements"],
+                        "properties": {
+                            "measured": {"type": "string", "format": "date-time"},
+                            "is_safe": {"type": "boolean"},
+                            "reasons": {"type": "array", "items": {"type": "string"}},
+                            "elements": {"type": "object"},
+                        },
+                    },
+                },
             },
         },
         "ScheduleEntry": {
@@ -285,10 +307,31 @@ def document() -> dict[str, Any]:
                         {
                             "name": "hours",
                             "in": "query",
-                            "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 168},
-                        }
+                            "description": "every stored row up to 24 h; ~1,500 buckets beyond",
+                            "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 8784},
+                        },
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "description": "only the points after this time (incremental)",
+                            "schema": {"type": "string", "format": "date-time"},
+                        },
                     ],
                     "responses": {"200": ok("Environment", "the environment"), **_errors("400")},
+                }
+            },
+            "/api/environment/syntheses": {
+                "get": {
+                    "summary": "Past weather syntheses: each stored decision change (admins)",
+                    "parameters": [
+                        {"name": "since", "in": "query", "schema": TIME_QUERY},
+                        {"name": "until", "in": "query", "schema": TIME_QUERY},
+                        {"name": "page", "in": "query", "schema": PAGE_QUERY},
+                    ],
+                    "responses": {
+                        "200": ok("SynthesisList", "newest first, 50 a page"),
+                        **_errors("400", "401", "403"),
+                    },
                 }
             },
             "/api/schedule": {
