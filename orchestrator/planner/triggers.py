@@ -1,6 +1,7 @@
 """When to re-plan: the orchestrator's `planner` job looks at the database for the events of
-seed §5.2 (a new request or alert, weather closing or reopening, a sequence ending, a new
-night) and calls `replan()` with the event as trigger. Nothing happens when nothing changed.
+seed §5.2 (a new request or alert, weather closing or reopening, a sequence ending or going
+back to the pool, a new night) and calls `replan()` with the event as trigger. Nothing happens
+when nothing changed.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ class ReplanTriggers:
                 .limit(1)
             ):
                 trigger = "sequence ended"
+            elif session.scalar(
+                select(Sequence.id)
+                .where(Sequence.status == S.TO_BE_PLANNED, Sequence.status_changed > since)
+                .limit(1)
+            ):
+                # back in the pool without a plan: recovered after a kill (the new process
+                # has no ending to react to), or another telescope's claim released
+                trigger = "sequence back in the pool"
             elif last.night_end < now:
                 trigger = "new night"
             else:
