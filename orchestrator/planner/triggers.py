@@ -1,6 +1,7 @@
 """When to re-plan: the orchestrator's `planner` job looks at the database for the events of
-seed §5.2 (a new request or alert, weather closing or reopening, a sequence ending, a new
-night) and calls `replan()` with the event as trigger. Nothing happens when nothing changed.
+seed §5.2 (a new request or alert, weather closing or reopening, a sequence ending or going
+back to the pool, a planned slot gone by unused, a new night) and calls `replan()` with the
+event as trigger. Nothing happens when nothing changed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from orchestrator.model import Request, Schedule, Sequence, SequenceStatus, WeatherWatch
+from orchestrator.model import (
+    Request,
+    Schedule,
+    ScheduleEntry,
+    Sequence,
+    SequenceStatus,
+    WeatherWatch,
+)
 from orchestrator.planner.service import replan
 from orchestrator.status import safety_of
 
@@ -53,6 +61,27 @@ class ReplanTriggers:
                 .limit(1)
             ):
                 trigger = "sequence ended"
+            elif session.scalar(
+                select(Sequence.id)
+                .where(Sequence.status == S.TO_BE_PLANNED, Sequence.status_changed > since)
+                .limit(1)
+            ):
+                # back in the pool without a plan: recovered after a kill (the new process
+                # has no ending to react to), or another telescope's claim released
+                trigger = "sequence back in the pool"
+            elif session.scalar(
+                select(ScheduleEntry.id)
+                .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
+                .where(
+                    ScheduleEntry.schedule_id == last.id,
+                    ScheduleEntry.end < now,
+                    Sequence.status == S.PLANNED,
+                )
+                .limit(1)
+            ):
+                # its slot went by unused (closed, paused, or a plan that took longer than
+                # its first slots on an accelerated clock): nothing else would place it again
+                trigger = "planned slot missed"
             elif last.night_end < now:
                 trigger = "new night"
             else:

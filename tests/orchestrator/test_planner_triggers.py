@@ -101,3 +101,47 @@ def test_stale_weather_counts_as_closed(runtime, clock):
 def _entries(runtime, schedule_id: int):
     with runtime.sessions() as session:
         return list(session.get(Schedule, schedule_id).entries)
+
+
+def test_a_sequence_recovered_after_a_kill_is_planned_again(runtime, clock):
+    """A killed orchestrator leaves its sequence EXECUTING; the restarted one puts it back in
+    the pool (recover_interrupted): that alone must make the next planner run re-plan it."""
+    from orchestrator.observer import recover_interrupted
+
+    triggers = ReplanTriggers(runtime)
+    ids = _submit(runtime, seq("k", 5, "04:00", "12:00", 20))
+    clock.advance(1)
+    triggers.run()
+    with runtime.sessions.begin() as session:
+        session.get(Sequence, ids["k"]).start(clock.now())
+    clock.advance(300)  # killed mid-sequence; the supervisor restarts the process
+    assert recover_interrupted(runtime) == [ids["k"]]
+    restarted = ReplanTriggers(runtime)  # the new process's planner job
+    assert restarted.pending_trigger() == "sequence back in the pool"
+    restarted.run()
+    schedule = _schedules(runtime)[-1]
+    assert schedule.trigger == "sequence back in the pool"
+    assert [e.sequence_id for e in _entries(runtime, schedule.id)] == [ids["k"]]
+    with runtime.sessions() as session:
+        assert session.get(Sequence, ids["k"]).status is S.PLANNED
+    clock.advance(1)
+    assert restarted.pending_trigger() is None
+
+
+def test_a_planned_slot_gone_by_unused_is_planned_again(runtime, clock):
+    """A plan stored after its first slot began (a cold re-plan at ×300 takes 20 min of
+    night) or a slot missed while closed: the sequence stays PLANNED, the majordome only
+    starts a slot that spans now, and nothing else would place it again."""
+    triggers = ReplanTriggers(runtime)
+    ids = _submit(runtime, seq("m", 5, "04:00", "12:00", 20))
+    clock.advance(1)
+    triggers.run()
+    (entry,) = _entries(runtime, _schedules(runtime)[-1].id)
+    assert triggers.pending_trigger() is None
+    end = entry.end.replace(tzinfo=None)
+    clock.advance((end - clock.now().replace(tzinfo=None)).total_seconds() + 1)
+    assert triggers.pending_trigger() == "planned slot missed"
+    triggers.run()
+    (again,) = _entries(runtime, _schedules(runtime)[-1].id)
+    assert again.sequence_id == ids["m"] and again.start.replace(tzinfo=None) >= end
+    assert triggers.pending_trigger() is None
