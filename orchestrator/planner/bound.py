@@ -26,7 +26,7 @@ class Bound:
     wall_s: float
 
 
-def _runs(allowed: np.ndarray) -> list[list[int]]:
+def allowed_runs(allowed: np.ndarray) -> list[list[int]]:
     """[[a, b], ...] runs of consecutive allowed grid points, for Domain.FromIntervals."""
     idx = np.flatnonzero(allowed)
     if not idx.size:
@@ -59,7 +59,7 @@ def prove(
     model = cp_model.CpModel()
     intervals, terms = [], []
     for j, spec in enumerate(specs):
-        runs = _runs(vis.can_start[j])
+        runs = allowed_runs(vis.can_start[j])
         if not runs:
             continue
         x = model.NewIntVarFromDomain(cp_model.Domain.FromIntervals(runs), f"x{j}")

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from orchestrator.planner.bound import allowed_runs
 from orchestrator.planner.improve import Item, improve
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,6 @@ EXACT_MAX_SEQUENCES = 150
 # the stable re-plan's solve (most entries kept within the loss allowed) needs more search than
 # the value's: measured at 300 sequences, 0.25 deterministic s found 11 kept, 0.45 proved 23
 STABLE_BUDGET_FACTOR = 2.0
-
-
-def _runs(allowed: np.ndarray) -> list[list[int]]:
-    """[[a, b], ...] runs of consecutive allowed grid points, for Domain.FromIntervals."""
-    idx = np.flatnonzero(allowed)
-    if not idx.size:
-        return []
-    breaks = np.flatnonzero(np.diff(idx) > 1)
-    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
-    ends = np.concatenate([idx[breaks], [idx[-1]]])
-    return [[int(a), int(b)] for a, b in zip(starts, ends, strict=True)]
 
 
 def model_gap_s(placer, items: list[Item]) -> int:
@@ -72,7 +62,7 @@ class _Model:
         at = {it.j: it.start_s for it in hint}
         self.x, self.present, self.weight = {}, {}, {}
         for j in movable:
-            runs = _runs(placer.vis.can_start[j])
+            runs = allowed_runs(placer.vis.can_start[j])
             if not runs:
                 continue
             x = model.NewIntVarFromDomain(cp_model.Domain.FromIntervals(runs), f"x{j}")
