@@ -34,6 +34,7 @@ def create_app(runtime: Runtime) -> Flask:
     from web.catalog import blueprint as catalog
     from web.dashboard import blueprint as dashboard
     from web.environment import environment_blueprint
+    from web.history import api_blueprint as history_api
     from web.history import blueprint as history
     from web.logs import blueprint as logs
     from web.majordome import blueprint as majordome
@@ -67,7 +68,7 @@ def create_app(runtime: Runtime) -> Flask:
     csrf.init_app(app)
     errors.install(app)
     areas = (dashboard, accounts, requests_pages, schedule, logs, admin, api_requests, openapi)
-    areas += (previews, majordome, alerts, simulation, history, catalog, syntheses)
+    areas += (previews, majordome, alerts, simulation, history, history_api, catalog, syntheses)
     for blueprint in areas:
         app.register_blueprint(blueprint)
     app.register_blueprint(environment_blueprint(runtime))

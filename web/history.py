@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 from sqlalchemy import select
 
 from orchestrator.errors import InputError
 from orchestrator.model import Command, LogEntry, Request, User
 from orchestrator.model.accounts import LoginFailure
-from orchestrator.users import Permission
-from web.auth import permission_required, runtime
+from orchestrator.users import Forbidden, Permission
+from web.auth import api_user, permission_required, runtime
 
 blueprint = Blueprint("history", __name__, url_prefix="/admin")
+api_blueprint = Blueprint("history_api", __name__)  # /api is outside the page's /admin prefix
 SOURCE = "web.users"
 LIMIT = 300
 WHAT = ("login", "submission", "command", "admin")
@@ -99,3 +100,15 @@ def page():
         "history.html", rows=rows, users=users, user=username, what=what, kinds=WHAT,
         error=error, limit=LIMIT,
     ), (400 if error else 200)  # fmt: skip
+
+
+@api_blueprint.get("/api/admin/history")
+def api():
+    """The same events as the page, as JSON (admins)."""
+    user = api_user()
+    if not user.can(Permission.MANAGE_USERS):
+        raise Forbidden("user", f"'{user.username}' (role {user.role.value}) may not read it")
+    rows = history_rows(request.args.get("user", "")[:64], request.args.get("what", "")[:20])
+    for row in rows:
+        row["time"] = row["time"].isoformat()
+    return jsonify({"events": rows})

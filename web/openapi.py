@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from orchestrator.request_spec import RequestSpec
 from web import openapi_control
+from web.history import WHAT as HISTORY_KINDS
 
 blueprint = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"
@@ -151,6 +152,26 @@ def _schemas() -> dict[str, Any]:
                 "weather": {"type": ["object", "null"]},
                 "site": {"type": ["object", "null"]},
                 "history": {"type": "array", "items": anything},
+            },
+        },
+        "UserHistory": {
+            "type": "object",
+            "required": ["events"],
+            "properties": {
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["time", "user", "what", "detail"],
+                        "properties": {
+                            "time": {"type": "string", "format": "date-time"},
+                            "user": {"type": "string"},
+                            "what": {"enum": list(HISTORY_KINDS)},
+                            "detail": {"type": "string"},
+                            "request_id": {"type": "integer"},
+                        },
+                    },
+                },
             },
         },
         "SynthesisList": {
@@ -318,6 +339,19 @@ def document() -> dict[str, Any]:
                         },
                     ],
                     "responses": {"200": ok("Environment", "the environment"), **_errors("400")},
+                }
+            },
+            "/api/admin/history": {
+                "get": {
+                    "summary": "Users' history: log-ins, submissions, commands, admin changes",
+                    "parameters": [
+                        {"name": "user", "in": "query", "schema": {"type": "string"}},
+                        {"name": "what", "in": "query", "schema": {"enum": list(HISTORY_KINDS)}},
+                    ],
+                    "responses": {
+                        "200": ok("UserHistory", "newest first, at most 300 events"),
+                        **_errors("400", "401", "403"),
+                    },
                 }
             },
             "/api/environment/syntheses": {

@@ -4,6 +4,7 @@ named and nothing written; refusals (role, CSRF) change nothing."""
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from sqlalchemy import select
 
@@ -62,6 +63,17 @@ def test_the_history_says_who_did_what(site, admin):
     assert bad.status_code == 400 and "what: must be one of" in bad.get_data(as_text=True)
     assert oscar.get("/admin/history").status_code == 403  # operators are not admins
     assert web_client(site).get("/admin/history").status_code == 302
+    # the same events through the API, for admins only, matching the OpenAPI document
+    events = admin.get("/api/admin/history?user=alice").get_json()
+    doc = admin.get("/api/openapi.json").get_json()
+    schema = {"$ref": "#/components/schemas/UserHistory", "components": doc["components"]}
+    jsonschema.Draft202012Validator(schema).validate(events)
+    kinds = {e["what"] for e in events["events"]}
+    assert {"login", "submission"} <= kinds and {e["user"] for e in events["events"]} == {"alice"}
+    bad = admin.get("/api/admin/history?what=gossip")
+    assert bad.status_code == 400 and bad.get_json()["field"] == "what"
+    assert oscar.get("/api/admin/history").status_code == 403
+    assert web_client(site).get("/api/admin/history").status_code == 401
 
 
 def test_programs_and_countries_are_edited_with_each_field_checked(site, admin):
