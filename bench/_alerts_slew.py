@@ -22,8 +22,8 @@ from sqlalchemy import select
 from orchestrator.config import default_config_text, parse_config
 from orchestrator.model import Alert, Sequence, SequenceStatus
 from orchestrator.planner.triggers import ReplanTriggers
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
 from orchestrator.users import find_user
 from simulators.alpaca_sim import prepare, simulator_argv
 from tests.helpers import free_port, stop_process, wait_for

@@ -21,8 +21,8 @@ sys.path.insert(0, str(REPO))
 from orchestrator.bootstrap import init_site  # noqa: E402
 from orchestrator.clock import ManualClock  # noqa: E402
 from orchestrator.config import default_config_text, parse_config  # noqa: E402
-from orchestrator.request_builder import RequestBuilder  # noqa: E402
-from orchestrator.request_xml import parse_request, request_to_xml, submit_xml  # noqa: E402
+from orchestrator.requests.builder import RequestBuilder  # noqa: E402
+from orchestrator.requests.xml_io import parse_request, request_to_xml, submit_xml  # noqa: E402
 from orchestrator.runtime import Runtime  # noqa: E402
 from orchestrator.users import add_user, find_program  # noqa: E402
 

@@ -29,8 +29,8 @@ from orchestrator.majordome.states import State, StateStore  # noqa: E402
 from orchestrator.model import Image, Schedule  # noqa: E402
 from orchestrator.observer.fits import write_fits  # noqa: E402
 from orchestrator.planner.service import replan  # noqa: E402
-from orchestrator.request_builder import RequestBuilder  # noqa: E402
-from orchestrator.request_xml import submit_xml  # noqa: E402
+from orchestrator.requests.builder import RequestBuilder  # noqa: E402
+from orchestrator.requests.xml_io import submit_xml  # noqa: E402
 from orchestrator.runtime import Runtime  # noqa: E402
 from web import create_app  # noqa: E402
 

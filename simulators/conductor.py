@@ -259,8 +259,8 @@ class Conductor:
 
     def _submit(self, path) -> str:
         from orchestrator.errors import PyrosError
-        from orchestrator.request_builder import RequestBuilder
-        from orchestrator.request_xml import submit_xml
+        from orchestrator.requests.builder import RequestBuilder
+        from orchestrator.requests.xml_io import submit_xml
 
         builder = RequestBuilder(self.runtime.config, self.runtime.clock)
         try:

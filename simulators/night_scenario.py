@@ -101,7 +101,7 @@ def _file(value: Any, where: str, base_dir: Path, shipped: bool) -> Path:
 
 
 def _user(value: Any, where: str, base_dir: Path, config: Config) -> Path:
-    from orchestrator.request_xml import parse_request
+    from orchestrator.requests.xml_io import parse_request
 
     path = _file(value, where, base_dir, shipped=True)
     try:

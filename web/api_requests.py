@@ -13,10 +13,10 @@ from flask import Blueprint, Response, abort, jsonify, request, url_for
 
 from orchestrator.errors import InputError
 from orchestrator.model import Request, SequenceStatus
-from orchestrator.request_builder import RequestBuilder, spec_of_request
-from orchestrator.request_changes import cancel_request, edit_request, find_request, may_read
-from orchestrator.request_spec import RequestSpec, spec_from_mapping, spec_to_mapping
-from orchestrator.request_xml import parse_request, request_to_xml, submit_xml
+from orchestrator.requests.builder import RequestBuilder, spec_of_request
+from orchestrator.requests.changes import cancel_request, edit_request, find_request, may_read
+from orchestrator.requests.spec import RequestSpec, spec_from_mapping, spec_to_mapping
+from orchestrator.requests.xml_io import parse_request, request_to_xml, submit_xml
 from orchestrator.users import Forbidden, Permission, has_permission
 from web.auth import api_user, db_user, runtime
 from web.json_body import parse_json

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from pydantic import TypeAdapter
 
-from orchestrator.request_spec import RequestSpec
+from orchestrator.requests.spec import RequestSpec
 from web import openapi_control
 from web.history import WHAT as HISTORY_KINDS
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import selectinload
 
 from orchestrator.errors import InputError, PyrosError
 from orchestrator.model import Channel, Request, Sequence, SequenceStatus, User
-from orchestrator.request_builder import RequestBuilder, spec_of_request
-from orchestrator.request_changes import (
+from orchestrator.requests.builder import RequestBuilder, spec_of_request
+from orchestrator.requests.changes import (
     cancel_request,
     changeable,
     edit_request,
@@ -25,8 +25,8 @@ from orchestrator.request_changes import (
     may_change,
     may_read,
 )
-from orchestrator.request_spec import spec_from_mapping
-from orchestrator.request_xml import parse_request, request_to_xml, submit_xml
+from orchestrator.requests.spec import spec_from_mapping
+from orchestrator.requests.xml_io import parse_request, request_to_xml, submit_xml
 from orchestrator.users import Forbidden, Permission
 from web.auth import db_user, runtime
 from web.request_form import mapping_from_form

@@ -24,7 +24,7 @@ from orchestrator.alerts.store import decide, merge_latency, store_notice
 from orchestrator.alerts.strategy import Strategy, Verdict, judge, load_strategies
 from orchestrator.errors import PyrosError
 from orchestrator.model import Alert, Request, Sequence, SequenceStatus
-from orchestrator.request_builder import RequestBuilder
+from orchestrator.requests.builder import RequestBuilder
 from orchestrator.runtime import Runtime
 from orchestrator.users import find_user
 

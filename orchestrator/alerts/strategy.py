@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.alerts.notice import Kind, Notice
 from orchestrator.errors import InputError
-from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
+from orchestrator.requests.spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
 
 
 class _Strict(BaseModel):

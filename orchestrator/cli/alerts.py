@@ -300,7 +300,7 @@ def strategies_cmd(obj: CliContext, files: tuple[Path, ...], fresh: bool) -> Non
     from orchestrator.alerts.notice import NoticeRejected, parse_notice
     from orchestrator.alerts.replay import freshen
     from orchestrator.alerts.strategy import judge, load_strategies
-    from orchestrator.request_builder import RequestBuilder
+    from orchestrator.requests.builder import RequestBuilder
 
     runtime = obj.runtime("alerts")
     cfg = runtime.config.alerts

@@ -31,8 +31,8 @@ CONSOLE_USER = "admin"  # whoever holds the console and the config already contr
 def submit(obj: CliContext, file: Path, username: str) -> None:
     """Validate an XML request (see orchestrator/resources/request.xsd) and store it."""
     from orchestrator.errors import InputError
-    from orchestrator.request_builder import RequestBuilder
-    from orchestrator.request_xml import submit_xml
+    from orchestrator.requests.builder import RequestBuilder
+    from orchestrator.requests.xml_io import submit_xml
 
     try:
         data = file.read_bytes()
@@ -55,8 +55,8 @@ def export(obj: CliContext, request_id: int) -> None:
     """Write a stored request as XML on stdout (`pyros submit` reads it back)."""
     from orchestrator.errors import InputError
     from orchestrator.model import Request
-    from orchestrator.request_builder import spec_of_request
-    from orchestrator.request_xml import request_to_xml
+    from orchestrator.requests.builder import spec_of_request
+    from orchestrator.requests.xml_io import request_to_xml
 
     if not 1 <= request_id < 2**63:  # beyond any id column: SQLite raised OverflowError
         raise InputError("request_id", f"no request {request_id} (ids are 1 to 2**63-1)")

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from orchestrator.clock import ManualClock
 from orchestrator.config import SafetyConfig, default_config_text, parse_config
 from orchestrator.errors import InputError
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_spec import spec_from_mapping, spec_to_mapping
-from orchestrator.request_xml import parse_request
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.spec import spec_from_mapping, spec_to_mapping
+from orchestrator.requests.xml_io import parse_request
 from plc_gateway.parser import PlcAnswerError, parse_status
 from plc_gateway.server import Gateway
 from plc_gateway.synthesis import Synthesizer

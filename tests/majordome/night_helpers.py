@@ -20,8 +20,8 @@ from orchestrator.clock import SimulatedClock
 from orchestrator.config import parse_config
 from orchestrator.devices.coords import from_altaz
 from orchestrator.model import Sequence
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_xml import submit_xml
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.xml_io import submit_xml
 from orchestrator.runtime import Runtime
 from orchestrator.users import add_user
 from plc_gateway.server import Gateway

@@ -20,8 +20,8 @@ from orchestrator.config import default_config_text, parse_config
 from orchestrator.devices.coords import from_altaz
 from orchestrator.devices.registry import Devices, build_devices
 from orchestrator.model import Sequence, User
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_xml import submit_xml
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.xml_io import submit_xml
 from orchestrator.runtime import Runtime
 from orchestrator.users import add_user
 from tests.device_peers import config_text

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from orchestrator.bootstrap import init_site
 from orchestrator.model import Album, Plan, Request, Sequence
-from orchestrator.request_builder import RequestBuilder
+from orchestrator.requests.builder import RequestBuilder
 from orchestrator.runtime import Runtime
 from orchestrator.users import add_user
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from orchestrator.errors import IllegalTransition
 from orchestrator.model import Image, Sequence, SequenceStatus, User
 from orchestrator.observer import progress, recover_interrupted
-from orchestrator.request_xml import parse_request
+from orchestrator.requests.xml_io import parse_request
 from tests.orchestrator.request_helpers import (  # noqa: F401 - site, builder are fixtures
     builder,
     example,

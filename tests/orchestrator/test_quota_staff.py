@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from orchestrator.model import Request, ScientificProgram, User
-from orchestrator.request_xml import submit_xml
+from orchestrator.requests.xml_io import submit_xml
 from orchestrator.users import quota_state, staff_h, start_execution
 from tests.orchestrator.request_helpers import builder, example, site  # noqa: F401
 

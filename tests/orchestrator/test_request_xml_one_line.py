@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import InputError
-from orchestrator.request_xml import parse_request
+from orchestrator.requests.xml_io import parse_request
 
 HUGE = 10_000_001
 

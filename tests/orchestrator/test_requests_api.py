@@ -8,8 +8,8 @@ import base64
 
 import pytest
 
-from orchestrator.request_spec import spec_to_mapping
-from orchestrator.request_xml import parse_request
+from orchestrator.requests.spec import spec_to_mapping
+from orchestrator.requests.xml_io import parse_request
 from tests.orchestrator.request_helpers import (  # noqa: F401 - site is a fixture
     PASSWORD,
     example,

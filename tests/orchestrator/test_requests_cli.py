@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select
 
 from orchestrator.config import default_config_text
 from orchestrator.model import Album, Plan, Request, Sequence
-from orchestrator.request_xml import parse_request, request_to_xml
+from orchestrator.requests.xml_io import parse_request, request_to_xml
 from tests.helpers import pyros
 from tests.orchestrator.request_helpers import example, variant
 

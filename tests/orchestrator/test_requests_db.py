@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from orchestrator.errors import InputError
 from orchestrator.model import Channel, Request, ScientificProgram, User
-from orchestrator.request_builder import spec_of_request
-from orchestrator.request_xml import parse_request, request_to_xml, submit_xml
+from orchestrator.requests.builder import spec_of_request
+from orchestrator.requests.xml_io import parse_request, request_to_xml, submit_xml
 from orchestrator.users import (
     ROLE_PERMISSIONS,
     FailureCause,

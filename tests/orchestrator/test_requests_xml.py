@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from orchestrator.config import default_config_text, parse_config
 from orchestrator.errors import ConfigError, InputError
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_spec import (
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.spec import (
     AlbumSpec,
     PlanSpec,
     RequestSpec,
@@ -21,7 +21,7 @@ from orchestrator.request_spec import (
     spec_from_mapping,
     spec_to_mapping,
 )
-from orchestrator.request_xml import parse_request, request_to_xml
+from orchestrator.requests.xml_io import parse_request, request_to_xml
 from tests.conftest import make_runtime
 from tests.orchestrator.request_helpers import EXAMPLES, example, variant
 

@@ -12,8 +12,8 @@ from werkzeug import security
 
 from orchestrator import users
 from orchestrator.model import ApiToken, User
-from orchestrator.request_spec import spec_to_mapping
-from orchestrator.request_xml import parse_request
+from orchestrator.requests.spec import spec_to_mapping
+from orchestrator.requests.xml_io import parse_request
 from orchestrator.users import LOGIN_MAX_FAILURES, LOGIN_WINDOW_S
 from tests.orchestrator.request_helpers import (  # noqa: F401 - site is a fixture
     ADMIN_PASSWORD,

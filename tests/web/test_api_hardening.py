@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.request_spec import spec_to_mapping
-from orchestrator.request_xml import parse_request
+from orchestrator.requests.spec import spec_to_mapping
+from orchestrator.requests.xml_io import parse_request
 from tests.orchestrator.request_helpers import (  # noqa: F401 - site is a fixture
     PASSWORD,
     example,

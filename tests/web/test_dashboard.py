@@ -26,8 +26,8 @@ from orchestrator.majordome.states import State, StateStore
 from orchestrator.model import Album, Image, Plan, Schedule
 from orchestrator.observer.fits import write_fits
 from orchestrator.planner.service import replan
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_xml import submit_xml
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.xml_io import submit_xml
 from orchestrator.users import add_user
 from tests.conftest import make_runtime
 from tests.orchestrator.request_helpers import EXAMPLES

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from orchestrator.request_spec import spec_to_mapping
-from orchestrator.request_xml import parse_request
+from orchestrator.requests.spec import spec_to_mapping
+from orchestrator.requests.xml_io import parse_request
 from tests.orchestrator.request_helpers import (  # noqa: F401 - site is a fixture
     PASSWORD,
     example,

@@ -9,8 +9,8 @@ import base64
 from sqlalchemy import func, select
 
 from orchestrator.model import Schedule
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_xml import submit_xml
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.xml_io import submit_xml
 from tests.orchestrator.request_helpers import (  # noqa: F401 - site is a fixture
     ADMIN_PASSWORD,
     EXAMPLES,

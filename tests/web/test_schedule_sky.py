@@ -18,8 +18,8 @@ from orchestrator.bootstrap import init_site
 from orchestrator.clock import ManualClock
 from orchestrator.model import Sequence
 from orchestrator.planner.service import replan
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_xml import submit_xml
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.xml_io import submit_xml
 from tests.conftest import make_runtime
 from tests.orchestrator.request_helpers import EXAMPLES
 from tests.web.conftest import serve

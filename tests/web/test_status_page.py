@@ -15,8 +15,8 @@ from orchestrator.jobs import record_beat
 from orchestrator.majordome.states import State, StateStore
 from orchestrator.model import Schedule, Sequence
 from orchestrator.planner.service import replan
-from orchestrator.request_builder import RequestBuilder
-from orchestrator.request_xml import submit_xml
+from orchestrator.requests.builder import RequestBuilder
+from orchestrator.requests.xml_io import submit_xml
 from tests.conftest import make_runtime
 from tests.orchestrator.request_helpers import EXAMPLES
 from tests.web.conftest import serve

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from orchestrator.errors import InputError
 from orchestrator.model import Request, SequenceStatus, User
-from orchestrator.request_builder import RequestBuilder, _sequence_row
-from orchestrator.request_spec import RequestSpec
+from orchestrator.requests.builder import RequestBuilder, _sequence_row
+from orchestrator.requests.spec import RequestSpec
 from orchestrator.users import PENDING_STATUSES, Forbidden, Permission, has_permission
 
 S = SequenceStatus

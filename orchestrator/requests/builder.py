@@ -19,7 +19,7 @@ from orchestrator.clock import Clock
 from orchestrator.config import Config
 from orchestrator.errors import InputError
 from orchestrator.model import Album, Channel, Plan, Request, ScientificProgram, Sequence, User
-from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
+from orchestrator.requests.spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
 from orchestrator.users import (
     Forbidden,
     Permission,

@@ -16,8 +16,8 @@ from lxml import etree
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.errors import InputError
-from orchestrator.request_builder import RequestBuilder, Submitted
-from orchestrator.request_spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
+from orchestrator.requests.builder import RequestBuilder, Submitted
+from orchestrator.requests.spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
 
 XSD_NAME = "request.xsd"
 FORMAT_VERSION = "1"
