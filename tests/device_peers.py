@@ -6,6 +6,7 @@ Each is started once per session on a free port and torn down (and waited for) a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -87,8 +88,25 @@ def alpaca_simulator(tmp_path_factory) -> Peer:
 
 
 def reset_alpaca(peer: Peer) -> None:
-    """Reload the YAML: every device back to its initial state (parked, closed, ...)."""
+    """Reload the YAML: every device back to its initial state (parked, closed, ...), and wait
+    until no camera is still busy with an exposure a previous test aborted (under load its
+    thread can outlive the reload for a moment: the next StartExposure was refused)."""
     _get(f"http://{peer.address}/reload")
+    wait_for(lambda: not _busy_cameras(peer), 30, what="alpaca-simulators cameras idle")
+
+
+def _busy_cameras(peer: Peer) -> list[int]:
+    busy = []
+    for number in range(3):  # the shipped YAML's cameras (#2: shutterless)
+        url = f"http://{peer.address}/api/v1/camera/{number}/camerastate?ClientID=1"
+        try:
+            answer = json.loads(_get(url))
+        except (OSError, ValueError):
+            continue  # no such camera
+        # not connected (an error answer) is not exposing; 0 is idle, 5 error
+        if not answer.get("ErrorNumber") and answer.get("Value") not in (0, 5):
+            busy.append(number)
+    return busy
 
 
 @pytest.fixture(scope="session")

@@ -157,7 +157,7 @@ def test_an_svom_notice_pre_empts_the_running_sequence_and_is_observed(night):
     (listed,) = facts(night)["alerts"]
     assert (listed["id"], listed["request_id"]) == (alert_id, request_id)
     steps = [step["step"] for step in listed["latency_chain"]]
-    assert steps[0] == "received" and "majordome" in steps and steps[-1] == "slew", steps
+    assert steps[0] == "received" and {"majordome", "slew"} <= set(steps), steps
 
 
 def test_the_orchestrator_killed_mid_night_comes_back_and_loses_nothing(night):
