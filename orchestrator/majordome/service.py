@@ -51,6 +51,8 @@ class MajordomeService:
         released = Claims(self.runtime.sessions, self.runtime.config.telescope.name).release_all()
         if released:
             log.warning("released %d claim(s) this telescope held when it stopped", released)
+        if recovered:
+            self._replan_recovered()
         if self.devices is None:
             self.devices = build_devices(
                 self.runtime.config,
@@ -79,6 +81,16 @@ class MajordomeService:
         self.watcher.poll_once()  # the first tick knows the weather
         self.watcher.start()
         return self
+
+    def _replan_recovered(self) -> None:
+        """Before the first tick: the newest schedule predates the kill and would start the
+        next routine entry, not the recovered sequence (an alert's goes first)."""
+        from orchestrator.planner.service import replan
+
+        try:
+            replan(self.runtime, "sequence back in the pool")
+        except Exception:  # the planner job re-plans on the same trigger at its next run
+            log.exception("re-plan of the recovered sequences failed")
 
     def _back_to_pool(self, ids: list[int]) -> None:
         for sequence_id in ids:

@@ -21,7 +21,7 @@ class Item:
     j: int  # row of the sequence
     start_s: float  # seconds from grid point 0
     duration_s: float
-    pinned: bool = False  # the executing sequence: it never moves
+    pinned: bool = False  # the executing sequence or an urgent one: it never moves
 
 
 # Deeper moves are bounded by a work budget: each try scans the unplaced sequences, and more

@@ -311,6 +311,9 @@ def plan_night(
 
     for j in urgent:
         place(j)
+    for it in placer.items:  # urgent means as soon as possible: no later insert may push one
+        it.pinned = True
+    placer._chains = None
     if executing is not None:
         _pin_executing(placer, executing, len(specs), grid, reasons)
     base = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]

@@ -8,9 +8,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import select
 
 from orchestrator.majordome.service import MajordomeService
-from orchestrator.model import Sequence
+from orchestrator.model import Schedule, Sequence
 from orchestrator.planner.service import replan
 from tests.device_peers import reset_alpaca
 from tests.helpers import wait_for
@@ -79,5 +80,39 @@ def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path,
     finally:
         stop.set()
         ticker.join(10)
+        service.stop()
+        site.close()
+
+
+def test_a_restart_plans_the_recovered_urgent_sequence_first_before_any_tick(
+    tmp_path, alpaca_simulator
+):
+    """Killed while the alert's sequence ran: at the next start the newest schedule predates
+    the kill and names routine entries only; the recovered sequence must be planned first
+    before the majordome's first tick would start the next routine entry."""
+    reset_alpaca(alpaca_simulator)
+    site = make_site(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'pyros.db'}",
+        alpaca_devices_toml(alpaca_simulator.address),
+    )
+    rt = site.runtime
+    routine = [submit_sky_request(rt, f"routine {i}", 80.0 - 5 * i, 90.0 * i) for i in range(3)]
+    replan(rt, "test")
+    urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, count=1)
+    with rt.sessions.begin() as session:  # the killed process left it executing
+        row = session.get(Sequence, urgent)
+        row.is_urgent = True
+        row.plan(rt.clock.now())
+        row.start(rt.clock.now())
+    service = MajordomeService(rt).start()
+    try:
+        with rt.sessions() as session:
+            schedule = session.scalars(select(Schedule).order_by(Schedule.id.desc())).first()
+            first = min(schedule.entries, key=lambda e: e.start).sequence_id
+        assert schedule.trigger == "sequence back in the pool"
+        assert first == urgent
+        assert set(statuses(rt, routine).values()) == {"planned"}
+    finally:
         service.stop()
         site.close()

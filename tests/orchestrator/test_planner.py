@@ -151,6 +151,19 @@ def test_urgent_goes_first_at_its_earliest_time_and_pre_empts():
     assert "alert" in reasons(result)["big"]
 
 
+def test_an_urgent_sequence_back_in_the_pool_goes_first_in_a_stable_re_plan():
+    # The alert's sequence was interrupted (orchestrator killed) and its slot has passed; the
+    # last schedule holds routine entries from just after now: keeping them in place must not
+    # push the urgent one behind them (it once went to the end of the night, one push per
+    # routine entry kept).
+    routine = [seq(f"r{i}", 5, "04:00", "08:00", 10, ra_deg=37.95 + i) for i in range(6)]
+    alert = seq("alert", 100, "03:00", "09:00", 2, urgent=True)
+    previous = {s.id: at("04:02") + timedelta(minutes=12 * i) for i, s in enumerate(routine)}
+    result = plan([*routine, alert], now=at("04:01"), previous=previous)
+    assert placed(result)["alert"] == ("04:01", "04:03")
+    assert result.entries[0].id == "alert"
+
+
 def test_the_executing_sequence_stays():
     running = Executing(seq("run", 1, "03:00", "06:00", 30), at("03:50"), at("04:20"))
     result = plan([seq("next", 10, "04:00", "05:00", 40)], now=at("04:00"), executing=running)

@@ -11,6 +11,7 @@ bias), ~50 s of wall time at ×300 after ~20 s of start-up; a restart costs ~40 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -143,15 +144,22 @@ def test_an_svom_notice_pre_empts_the_running_sequence_and_is_observed(night):
             "SELECT count(*) FROM image WHERE image_type = 'light' AND sequence_id = ?",
             (sequence_id,),
         ).fetchone()[0]
-        notes = [row[0] for row in db.execute("SELECT notes FROM schedule ORDER BY id")]
+        notes = [n for (n,) in db.execute("SELECT notes FROM schedule WHERE trigger = 'alert'")]
         pool = dict(db.execute("SELECT id, status FROM sequence").fetchall())
     assert (others, more) == ([], []), story(night)
     assert (status, strategy) == ("observing", "svom-eclairs-short-night"), story(night)
     assert sequence_status == "EXECUTED" and frames >= 2, story(night)
-    # the sequence running when the notice came was stopped for it and re-planned
-    preempted = [n for n in notes if f"pre-empted by urgent sequence {sequence_id}" in n]
-    assert preempted, story(night)
-    (victim,) = {int(n.split("; sequence ")[1].split()[0]) for n in preempted}
+    # the sequence running when the notice came was stopped for it and re-planned: the
+    # observer logs the abort; the alert's full re-plan names it too when it still saw it
+    # executing (the slew-first pre-emption often settles it before that re-plan reads)
+    logs = "".join(p.read_text() for p in (run / "logs").glob("orchestrator*.log"))
+    aborted = rf"sequence (\d+) failed \(pre-empted\): alert {alert_id}:"
+    victims = {int(found) for found in re.findall(aborted, logs)} | {
+        int(n.split("; sequence ")[1].split()[0]) for n in notes
+        if f"pre-empted by urgent sequence {sequence_id}" in n
+    }  # fmt: skip
+    assert len(victims) == 1, story(night)
+    (victim,) = victims
     assert victim != sequence_id and pool[victim] in ("EXECUTED", "PLANNED", "TO_BE_PLANNED")
     # the report lists the alert with its latency chain, from the notice to the slew
     (listed,) = facts(night)["alerts"]
@@ -188,6 +196,7 @@ def test_the_orchestrator_killed_mid_night_comes_back_and_loses_nothing(night):
             )
         ]
         statuses = dict(db.execute("SELECT id, status FROM sequence").fetchall())
+        urgent = dict(db.execute("SELECT id, is_urgent FROM sequence").fetchall())
         requests = db.execute("SELECT count(*) FROM request").fetchone()[0]
         frames = db.execute(
             "SELECT i.sequence_id, i.plan_id, i.date_obs, i.exposure_s, s.status, "
@@ -201,11 +210,15 @@ def test_the_orchestrator_killed_mid_night_comes_back_and_loses_nothing(night):
     # nothing lost: the requests and the alert's, no sequence left running or failed
     assert requests == 6
     assert set(statuses.values()) <= {"EXECUTED", "PLANNED", "TO_BE_PLANNED", "UNPLANNABLE"}
-    # the sequence it was executing (the alert's) went back to the pool, was planned again at
-    # once and executed
+    # the sequence it was executing (the alert's, unless the load delayed the alert past the
+    # kill) went back to the pool and was planned again at once; the alert's goes first, so it
+    # was executed; a routine one may wait for another night, still in the pool
     assert len(recovered) == 1, logs[-3000:]
     assert "sequence back in the pool" in triggers, story(night)
-    assert statuses[recovered[0]] == "EXECUTED", story(night)
+    if urgent[recovered[0]]:
+        assert statuses[recovered[0]] == "EXECUTED", story(night)
+    else:
+        assert statuses[recovered[0]] != "FAILED", story(night)  # EXECUTED or in the pool
     # nothing executed twice: one camera frame at a time, no frame of a sequence after
     # it was executed, and no execution with more frames than the sequence asks for
     for (_, _, a, a_s, *_), (_, _, b, *_) in zip(frames, frames[1:], strict=False):
