@@ -119,12 +119,13 @@ def job_specs(runtime: Runtime, majordome=None) -> list[JobSpec]:
     from orchestrator.alerts.service import alert_job_specs
     from orchestrator.planner.triggers import ReplanTriggers
 
+    on_urgent = majordome.preempt if majordome is not None else None
     return [
         JobSpec("watchdog", 5.0, Watchdog(runtime)),
-        JobSpec("planner", PLANNER_PERIOD_S, ReplanTriggers(runtime).run),
+        JobSpec("planner", PLANNER_PERIOD_S, ReplanTriggers(runtime, on_urgent).run),
         *alert_job_specs(
             runtime,
-            on_urgent=majordome.preempt if majordome is not None else None,
+            on_urgent=on_urgent,
             on_cancel=majordome.stop_sequence if majordome is not None else None,
         ),
     ]

@@ -314,8 +314,9 @@ def plan_night(
     for it in placer.items:  # urgent means as soon as possible: no later insert may push one
         it.pinned = True
     placer._chains = None
+    pre_empted_by = None
     if executing is not None:
-        _pin_executing(placer, executing, len(specs), grid, reasons)
+        pre_empted_by = _pin_executing(placer, executing, len(specs), grid, reasons)
     base = [_Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
     for j in rest:
         place(j)
@@ -364,23 +365,28 @@ def plan_night(
         entries=entries,
         unscheduled=unscheduled,
         score=score_of(entries, by_id),
+        pre_empted_by=pre_empted_by,
     )
 
 
 def _pin_executing(
     placer: _Placer, executing: Executing, j: int, grid: NightGrid, reasons: dict[int, str]
-) -> None:
+) -> str | None:
+    """Keep the executing sequence where it runs; the id of an urgent one that overlaps it
+    (it is then pre-empted and not placed), else None."""
     start_s = to_unix(executing.start) - grid.start_unix
     item = _Item(j, start_s, (executing.end - executing.start).total_seconds(), pinned=True)
     for other in placer.items:  # only urgent entries are placed at this point
         before = item.start_s + item.duration_s + placer.overhead_s(j, other.j) <= other.start_s
         after = other.start_s + other.duration_s + placer.overhead_s(other.j, j) <= item.start_s
         if not (before or after):
-            reasons[j] = f"pre-empted by urgent sequence {placer.specs[other.j].id}"
-            return
+            urgent_id = placer.specs[other.j].id
+            reasons[j] = f"pre-empted by urgent sequence {urgent_id}"
+            return urgent_id
     placer.items.append(item)
     placer.items.sort(key=lambda it: it.start_s)
     placer._chains = None
+    return None
 
 
 def _outranked(placer: _Placer, j: int) -> str:

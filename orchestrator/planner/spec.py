@@ -88,6 +88,8 @@ class PlanResult:
     entries: list[PlanEntry] = field(default_factory=list)
     unscheduled: list[Unscheduled] = field(default_factory=list)
     score: float = 0.0  # sum of priority x scheduled hours
+    # the urgent sequence placed over the executing one: the majordome should pre-empt for it
+    pre_empted_by: str | None = None
 
 
 def score_of(entries: list[PlanEntry], specs: dict[str, SequenceSpec]) -> float:

@@ -1,12 +1,15 @@
 """When to re-plan: the orchestrator's `planner` job looks at the database for the events of
 seed §5.2 (a new request or alert, weather closing or reopening, a sequence ending or going
 back to the pool, a planned slot gone by unused, a new night) and calls `replan()` with the
-event as trigger. Nothing happens when nothing changed.
+event as trigger. Nothing happens when nothing changed. A re-plan that puts an urgent sequence
+over the executing one (an alert deferred until its target rose, say) hands it to `on_urgent`,
+the majordome's pre-emption, as the alerts do.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,6 +36,7 @@ class ReplanTriggers:
     """Remembers the last safety verdict it saw, so a change of weather is one event."""
 
     runtime: object
+    on_urgent: Callable[[int, str], object] | None = None  # Majordome pre-emption
     _was_safe: bool | None = field(default=None, init=False)
 
     def pending_trigger(self) -> str | None:
@@ -103,3 +107,7 @@ class ReplanTriggers:
             not_before = self.runtime.clock.now() + timedelta(seconds=delay_s)
         outcome = replan(self.runtime, trigger, not_before)
         log.info("re-planned on %s: schedule %s", trigger, outcome.schedule_id)
+        urgent = outcome.result.pre_empted_by
+        if urgent is not None and self.on_urgent is not None:
+            log.info("urgent sequence %s placed over the executing one: pre-empting", urgent)
+            self.on_urgent(int(urgent), f"re-plan ({trigger}): urgent sequence {urgent} due")

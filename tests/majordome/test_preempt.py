@@ -6,6 +6,7 @@ Real peers; the majordome's service with its tick driven by a thread as the job 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from orchestrator.majordome.service import MajordomeService
 from orchestrator.model import Schedule, Sequence
 from orchestrator.planner.service import replan
+from orchestrator.planner.triggers import ReplanTriggers
 from tests.device_peers import reset_alpaca
 from tests.helpers import wait_for
 from tests.majordome.night_helpers import (
@@ -25,17 +27,18 @@ from tests.majordome.night_helpers import (
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path, alpaca_simulator):
+def _site(tmp_path, alpaca_simulator):
     reset_alpaca(alpaca_simulator)
-    site = make_site(
+    return make_site(
         tmp_path,
         f"sqlite:///{tmp_path / 'pyros.db'}",
         alpaca_devices_toml(alpaca_simulator.address),
     )
-    rt = site.runtime
-    routine = submit_sky_request(rt, "routine", 80.0, 0.0, exposure_s=2.0, count=4)
-    replan(rt, "test")
-    service = MajordomeService(rt).start()
+
+
+@contextmanager
+def _ticking(service: MajordomeService):
+    """The majordome's tick driven by a thread, as its job would."""
     stop = threading.Event()
 
     def ticks() -> None:
@@ -46,40 +49,53 @@ def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path,
     ticker = threading.Thread(target=ticks, daemon=True)
     ticker.start()
     try:
-        wait_for(
-            lambda: statuses(rt, [routine])[routine] == "executing",
-            120,
-            0.05,
-            what="the routine sequence executing",
-        )
-        urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, exposure_s=1.0, count=1)
-        with rt.sessions.begin() as session:  # what the alerts job does: plan it
-            session.get(Sequence, urgent).plan(rt.clock.now())
-        service.majordome.preempt(urgent, "GRB 261125A")
-        wait_for(
-            lambda: statuses(rt, [urgent])[urgent] == "executing",
-            30,
-            0.01,
-            what="the urgent sequence executing",
-        )
-        with rt.sessions() as session:
-            pre_empted = session.get(Sequence, routine)
-            assert str(pre_empted.status) == "to_be_planned"
-            assert pre_empted.status_reason == "preempted: GRB 261125A"
-        assert service.majordome.store.snapshot().current_sequence_id == urgent
-        # The urgent sequence already running (the tick may start it from the urgent schedule
-        # before the hook is called): pre-empting by it again leaves it running.
-        service.majordome.preempt(urgent, "GRB 261125A again").join(30)
-        assert statuses(rt, [urgent])[urgent] in ("executing", "executed")
-        wait_for(
-            lambda: statuses(rt, [urgent])[urgent] == "executed",
-            120,
-            0.1,
-            what="the urgent sequence executed",
-        )
+        yield
     finally:
         stop.set()
         ticker.join(10)
+
+
+def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path, alpaca_simulator):
+    site = _site(tmp_path, alpaca_simulator)
+    rt = site.runtime
+    routine = submit_sky_request(rt, "routine", 80.0, 0.0, exposure_s=2.0, count=4)
+    replan(rt, "test")
+    service = MajordomeService(rt).start()
+    try:
+        with _ticking(service):
+            wait_for(
+                lambda: statuses(rt, [routine])[routine] == "executing",
+                120,
+                0.05,
+                what="the routine sequence executing",
+            )
+            # long enough that a loaded machine still sees it executing
+            urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, exposure_s=2.0, count=2)
+            with rt.sessions.begin() as session:  # what the alerts job does: plan it
+                session.get(Sequence, urgent).plan(rt.clock.now())
+            service.majordome.preempt(urgent, "GRB 261125A")
+            wait_for(
+                lambda: statuses(rt, [urgent])[urgent] == "executing",
+                30,
+                0.01,
+                what="the urgent sequence executing",
+            )
+            with rt.sessions() as session:
+                pre_empted = session.get(Sequence, routine)
+                assert str(pre_empted.status) == "to_be_planned"
+                assert pre_empted.status_reason == "preempted: GRB 261125A"
+            assert service.majordome.store.snapshot().current_sequence_id == urgent
+            # The urgent sequence already running (the tick may start it from the urgent schedule
+            # before the hook is called): pre-empting by it again leaves it running.
+            service.majordome.preempt(urgent, "GRB 261125A again").join(30)
+            assert statuses(rt, [urgent])[urgent] in ("executing", "executed")
+            wait_for(
+                lambda: statuses(rt, [urgent])[urgent] == "executed",
+                120,
+                0.1,
+                what="the urgent sequence executed",
+            )
+    finally:
         service.stop()
         site.close()
 
@@ -90,12 +106,7 @@ def test_a_restart_plans_the_recovered_urgent_sequence_first_before_any_tick(
     """Killed while the alert's sequence ran: at the next start the newest schedule predates
     the kill and names routine entries only; the recovered sequence must be planned first
     before the majordome's first tick would start the next routine entry."""
-    reset_alpaca(alpaca_simulator)
-    site = make_site(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'pyros.db'}",
-        alpaca_devices_toml(alpaca_simulator.address),
-    )
+    site = _site(tmp_path, alpaca_simulator)
     rt = site.runtime
     routine = [submit_sky_request(rt, f"routine {i}", 80.0 - 5 * i, 90.0 * i) for i in range(3)]
     replan(rt, "test")
@@ -113,6 +124,46 @@ def test_a_restart_plans_the_recovered_urgent_sequence_first_before_any_tick(
         assert schedule.trigger == "sequence back in the pool"
         assert first == urgent
         assert set(statuses(rt, routine).values()) == {"planned"}
+    finally:
+        service.stop()
+        site.close()
+
+
+def test_a_re_plan_placing_an_urgent_sequence_over_the_running_one_pre_empts_it(
+    tmp_path, alpaca_simulator
+):
+    """An urgent sequence that reaches the schedule through the planner job (an alert
+    deferred while its target was low, say) is handed to the majordome's pre-emption as the
+    alerts do: it does not wait for the routine sequence to end."""
+    site = _site(tmp_path, alpaca_simulator)
+    rt = site.runtime
+    routine = submit_sky_request(rt, "routine", 80.0, 0.0, exposure_s=2.0, count=6)
+    replan(rt, "test")
+    service = MajordomeService(rt).start()
+    try:
+        with _ticking(service):
+            wait_for(
+                lambda: statuses(rt, [routine])[routine] == "executing",
+                120,
+                0.05,
+                what="the routine sequence executing",
+            )
+            urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, count=1)
+            with rt.sessions.begin() as session:
+                session.get(Sequence, urgent).is_urgent = True
+            ReplanTriggers(rt, service.preempt).run()  # the planner job: "new request"
+            wait_for(
+                lambda: statuses(rt, [urgent])[urgent] in ("executing", "executed"),
+                30,
+                0.05,
+                what="the urgent sequence started",
+            )
+            with rt.sessions() as session:
+                pre_empted = session.get(Sequence, routine)
+                assert str(pre_empted.status) == "to_be_planned"
+                assert pre_empted.status_reason == (
+                    f"preempted: re-plan (new request): urgent sequence {urgent} due"
+                )
     finally:
         service.stop()
         site.close()
