@@ -55,10 +55,13 @@ def _ticking(service: MajordomeService):
         ticker.join(10)
 
 
-def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path, alpaca_simulator):
+@contextmanager
+def _routine_running(tmp_path, alpaca_simulator, count: int):
+    """A site whose majordome ticks and executes a routine sequence of `count` 2 s frames:
+    yields (runtime, service, the routine sequence's id)."""
     site = _site(tmp_path, alpaca_simulator)
     rt = site.runtime
-    routine = submit_sky_request(rt, "routine", 80.0, 0.0, exposure_s=2.0, count=4)
+    routine = submit_sky_request(rt, "routine", 80.0, 0.0, exposure_s=2.0, count=count)
     replan(rt, "test")
     service = MajordomeService(rt).start()
     try:
@@ -69,35 +72,40 @@ def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path,
                 0.05,
                 what="the routine sequence executing",
             )
-            # long enough that a loaded machine still sees it executing
-            urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, exposure_s=2.0, count=2)
-            with rt.sessions.begin() as session:  # what the alerts job does: plan it
-                session.get(Sequence, urgent).plan(rt.clock.now())
-            service.majordome.preempt(urgent, "GRB 261125A")
-            wait_for(
-                lambda: statuses(rt, [urgent])[urgent] == "executing",
-                30,
-                0.01,
-                what="the urgent sequence executing",
-            )
-            with rt.sessions() as session:
-                pre_empted = session.get(Sequence, routine)
-                assert str(pre_empted.status) == "to_be_planned"
-                assert pre_empted.status_reason == "preempted: GRB 261125A"
-            assert service.majordome.store.snapshot().current_sequence_id == urgent
-            # The urgent sequence already running (the tick may start it from the urgent schedule
-            # before the hook is called): pre-empting by it again leaves it running.
-            service.majordome.preempt(urgent, "GRB 261125A again").join(30)
-            assert statuses(rt, [urgent])[urgent] in ("executing", "executed")
-            wait_for(
-                lambda: statuses(rt, [urgent])[urgent] == "executed",
-                120,
-                0.1,
-                what="the urgent sequence executed",
-            )
+            yield rt, service, routine
     finally:
         service.stop()
         site.close()
+
+
+def test_preempt_aborts_the_running_sequence_and_starts_the_urgent_one(tmp_path, alpaca_simulator):
+    with _routine_running(tmp_path, alpaca_simulator, 4) as (rt, service, routine):
+        # long enough that a loaded machine still sees it executing
+        urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, exposure_s=2.0, count=2)
+        with rt.sessions.begin() as session:  # what the alerts job does: plan it
+            session.get(Sequence, urgent).plan(rt.clock.now())
+        service.majordome.preempt(urgent, "GRB 261125A")
+        wait_for(
+            lambda: statuses(rt, [urgent])[urgent] == "executing",
+            30,
+            0.01,
+            what="the urgent sequence executing",
+        )
+        with rt.sessions() as session:
+            pre_empted = session.get(Sequence, routine)
+            assert str(pre_empted.status) == "to_be_planned"
+            assert pre_empted.status_reason == "preempted: GRB 261125A"
+        assert service.majordome.store.snapshot().current_sequence_id == urgent
+        # The urgent sequence already running (the tick may start it from the urgent schedule
+        # before the hook is called): pre-empting by it again leaves it running.
+        service.majordome.preempt(urgent, "GRB 261125A again").join(30)
+        assert statuses(rt, [urgent])[urgent] in ("executing", "executed")
+        wait_for(
+            lambda: statuses(rt, [urgent])[urgent] == "executed",
+            120,
+            0.1,
+            what="the urgent sequence executed",
+        )
 
 
 def test_a_restart_plans_the_recovered_urgent_sequence_first_before_any_tick(
@@ -135,35 +143,20 @@ def test_a_re_plan_placing_an_urgent_sequence_over_the_running_one_pre_empts_it(
     """An urgent sequence that reaches the schedule through the planner job (an alert
     deferred while its target was low, say) is handed to the majordome's pre-emption as the
     alerts do: it does not wait for the routine sequence to end."""
-    site = _site(tmp_path, alpaca_simulator)
-    rt = site.runtime
-    routine = submit_sky_request(rt, "routine", 80.0, 0.0, exposure_s=2.0, count=6)
-    replan(rt, "test")
-    service = MajordomeService(rt).start()
-    try:
-        with _ticking(service):
-            wait_for(
-                lambda: statuses(rt, [routine])[routine] == "executing",
-                120,
-                0.05,
-                what="the routine sequence executing",
+    with _routine_running(tmp_path, alpaca_simulator, 6) as (rt, service, routine):
+        urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, count=1)
+        with rt.sessions.begin() as session:
+            session.get(Sequence, urgent).is_urgent = True
+        ReplanTriggers(rt, service.preempt).run()  # the planner job: "new request"
+        wait_for(
+            lambda: statuses(rt, [urgent])[urgent] in ("executing", "executed"),
+            30,
+            0.05,
+            what="the urgent sequence started",
+        )
+        with rt.sessions() as session:
+            pre_empted = session.get(Sequence, routine)
+            assert str(pre_empted.status) == "to_be_planned"
+            assert pre_empted.status_reason == (
+                f"preempted: re-plan (new request): urgent sequence {urgent} due"
             )
-            urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, count=1)
-            with rt.sessions.begin() as session:
-                session.get(Sequence, urgent).is_urgent = True
-            ReplanTriggers(rt, service.preempt).run()  # the planner job: "new request"
-            wait_for(
-                lambda: statuses(rt, [urgent])[urgent] in ("executing", "executed"),
-                30,
-                0.05,
-                what="the urgent sequence started",
-            )
-            with rt.sessions() as session:
-                pre_empted = session.get(Sequence, routine)
-                assert str(pre_empted.status) == "to_be_planned"
-                assert pre_empted.status_reason == (
-                    f"preempted: re-plan (new request): urgent sequence {urgent} due"
-                )
-    finally:
-        service.stop()
-        site.close()
