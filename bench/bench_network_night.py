@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -133,6 +134,17 @@ def wait(condition, timeout_s: float, what: str, period_s: float = 0.5) -> None:
             pass
         time.sleep(period_s)
     raise SystemExit(f"bench: timed out waiting for {what}")
+
+
+def pool_state(runtime: Runtime, ids: list[int]) -> Counter:
+    """(status, reason) of the sequences not executed, counted (numbers blanked to group)."""
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Sequence.status, Sequence.status_reason).where(
+                Sequence.id.in_(ids), Sequence.status != "executed"
+            )
+        ).all()
+    return Counter((str(s), re.sub(r"\d+(\.\d+)?", "N", r or "")[:90]) for s, r in rows)
 
 
 def light_frames(runtime: Runtime, folders: dict[str, Path]) -> dict[int, Counter]:
@@ -246,9 +258,12 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, told in order
         killed: tuple[int, int, datetime] | None = None  # sequence, its frames, clock time
         victim = next(p for p in procs if p.name == VICTIM)
         loads, next_line = [], time.monotonic()
+        at_dawn: Counter | None = None  # the pool's statuses and reasons when dawn came
         while rt.clock.now() < placement.soft_end:
             time.sleep(0.2)
             now = rt.clock.now()
+            if at_dawn is None and now >= dawn:
+                at_dawn = pool_state(rt, ids)
             if kill_at is not None and killed is None and now >= kill_at:
                 sid = executing_on(rt, VICTIM)
                 frames = light_frames(rt, folders).get(sid, Counter())[VICTIM] if sid else 0
@@ -276,7 +291,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, told in order
         bench_cpu = psutil.Process().cpu_times()
         procs.append(Proc("bench (PLC simulator)", None, bench_cpu.user + bench_cpu.system))
         return report(rt, ids, folders, killed, procs, wall_s, load_start, loads, load_end,
-                      pg_cpu_s, root, args)  # fmt: skip
+                      pg_cpu_s, root, at_dawn, args)  # fmt: skip
     finally:
         procs = [p for p in procs if p.popen is not None]
         for proc in procs:
@@ -314,7 +329,7 @@ def taken_over(root: Path) -> Counter:
 
 
 def report(rt, ids, folders, killed, procs, wall_s, load_start, loads, load_end, pg_cpu_s,
-           root, args) -> int:  # fmt: skip
+           root, at_dawn, args) -> int:  # fmt: skip
     frames = light_frames(rt, folders)
     with rt.sessions() as session:
         rows = session.execute(
@@ -362,11 +377,13 @@ def report(rt, ids, folders, killed, procs, wall_s, load_start, loads, load_end,
     else:
         print("  nobody killed (no sequence of the victim caught mid-run)" if args.kill_at_h
               else "  nobody killed")  # fmt: skip
-    left = Counter((str(s), (r or "").split(":")[0][:60]) for _, s, r, _ in rows
-                   if str(s) != "executed")  # fmt: skip
-    print(f"  statuses: {dict(sorted(Counter(status.values()).items()))}")
-    for (s, reason), n in left.most_common():
+    print(f"  statuses after the night: {dict(sorted(Counter(status.values()).items()))}")
+    for (s, reason), n in pool_state(rt, ids).most_common(6):
         print(f"    {n} {s}: {reason or '(no reason)'}")
+    if at_dawn is not None:
+        print("  not executed at dawn, and why (the planner's reason):")
+        for (s, reason), n in at_dawn.most_common(8):
+            print(f"    {n} {s}: {reason or '(no reason)'}")
     print(f"  expired claims taken over (from the logs): {dict(taken_over(root))}")
     claimed = [sid for sid, _, _, c in rows if c]
     print(f"  claims still held after dawn: {len(claimed)} {claimed if claimed else ''}")
