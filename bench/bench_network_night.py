@@ -345,6 +345,7 @@ def report(rt, ids, folders, killed, procs, wall_s, load_start, loads, load_end,
             ).all()
         )
     status = {sid: str(s) for sid, s, _, _ in rows}
+    reasons = {sid: r or "" for sid, _, r, _ in rows}
     by_telescope: Counter = Counter()
     twice = []
     for sid in ids:
@@ -371,7 +372,8 @@ def report(rt, ids, folders, killed, procs, wall_s, load_start, loads, load_end,
         others = {t: c for t, c in frames.get(sid, {}).items() if t != VICTIM}
         print(
             f"  {VICTIM} killed at {when:%H:%M} UTC in sequence {sid} ({n} frame(s)): now "
-            f"{status[sid]}, frames by telescope {dict(frames.get(sid, {}))}; taken over by "
+            f"{status[sid]} ({reasons[sid][:80] or 'no reason'}), frames by telescope "
+            f"{dict(frames.get(sid, {}))}; taken over by "
             f"{', '.join(others) or 'nobody'}"
         )
     else:

@@ -42,7 +42,10 @@ _ANY_SAFE_STOP = {M.CLOSING, M.MANUAL, M.PAUSED, M.ERROR}
 # manual, paused or error; the rest is the night's order.
 TRANSITIONS: dict[State, frozenset[State]] = {
     M.STARTUP: frozenset({M.DAY, M.NIGHT_WAITING, M.CLOSED_WEATHER, M.PARKED} | _ANY_SAFE_STOP),
-    M.DAY: frozenset({M.DUSK_FLATS, M.NIGHT_WAITING, M.DARKS_BIAS, M.PARKED} | _ANY_SAFE_STOP),
+    # the dusk flats open through OPENING (Majordome._open), as a sequence does
+    M.DAY: frozenset(
+        {M.OPENING, M.DUSK_FLATS, M.NIGHT_WAITING, M.DARKS_BIAS, M.PARKED} | _ANY_SAFE_STOP
+    ),
     M.DUSK_FLATS: frozenset({M.NIGHT_WAITING, M.OPENING} | _ANY_SAFE_STOP),
     M.NIGHT_WAITING: frozenset(
         {M.OPENING, M.OBSERVING, M.DAWN_FLATS, M.DARKS_BIAS, M.DAY, M.PARKED, M.CLOSED_WEATHER}
