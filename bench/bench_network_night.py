@@ -258,11 +258,13 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, told in order
         killed: tuple[int, int, datetime] | None = None  # sequence, its frames, clock time
         victim = next(p for p in procs if p.name == VICTIM)
         loads, next_line = [], time.monotonic()
-        at_dawn: Counter | None = None  # the pool's statuses and reasons when dawn came
+        # the pool's statuses and reasons shortly before dawn (at dawn, the end-of-night re-plan
+        # has already called everything left "never up")
+        at_dawn: Counter | None = None
         while rt.clock.now() < placement.soft_end:
             time.sleep(0.2)
             now = rt.clock.now()
-            if at_dawn is None and now >= dawn:
+            if at_dawn is None and now >= dawn - timedelta(minutes=30):
                 at_dawn = pool_state(rt, ids)
             if kill_at is not None and killed is None and now >= kill_at:
                 sid = executing_on(rt, VICTIM)
@@ -383,7 +385,7 @@ def report(rt, ids, folders, killed, procs, wall_s, load_start, loads, load_end,
     for (s, reason), n in pool_state(rt, ids).most_common(6):
         print(f"    {n} {s}: {reason or '(no reason)'}")
     if at_dawn is not None:
-        print("  not executed at dawn, and why (the planner's reason):")
+        print("  not executed 30 min before dawn, and why (the planner's reason):")
         for (s, reason), n in at_dawn.most_common(8):
             print(f"    {n} {s}: {reason or '(no reason)'}")
     print(f"  expired claims taken over (from the logs): {dict(taken_over(root))}")
