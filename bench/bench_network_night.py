@@ -1,7 +1,7 @@
 """Network benchmark on real devices: two telescopes, one PostgreSQL, a whole night, 200 sequences.
 
     .venv/bin/python bench/bench_network_night.py [--sequences 200] [--speed 100]
-        [--night 2026-11-24] [--kill-at-h 4] [--claim-ttl-s 20] [--seed 1]
+        [--night 2026-11-24] [--kill-at-h 4] [--claim-ttl-s 20] [--seed 1] [--keep]
 
 What `pyros simulate` runs, twice over one database: a real PostgreSQL server (tests/pg.py), one
 PLC simulator (here, on the shared clock) and one gateway for the site, and per telescope
@@ -24,6 +24,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -189,6 +190,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, told in order
     parser.add_argument("--kill-at-h", type=float, default=4.0, help="hours after dusk; 0: none")
     parser.add_argument("--claim-ttl-s", type=float, default=20.0, help="wall seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the run's folder (~0.6 GB)")
     args = parser.parse_args()
 
     setup_started = time.monotonic()
@@ -309,6 +311,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, told in order
         if rt is not None:
             rt.engine.dispose()
         server.stop()
+        if not args.keep:  # frames and logs: ~0.6 GB a night
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _never():
@@ -349,18 +353,18 @@ def report(rt, ids, folders, killed, procs, wall_s, load_start, loads, load_end,
     status = {sid: str(s) for sid, s, _, _ in rows}
     reasons = {sid: r or "" for sid, _, r, _ in rows}
     by_telescope: Counter = Counter()
-    twice = []
+    twice: dict[int, dict] = {}  # sequence -> its light frames by telescope
     for sid in ids:
         runs = {t: n // planned_frames.get(sid, FRAMES) for t, n in frames.get(sid, {}).items()}
         complete = sum(runs.values())
-        if complete >= 2:
-            twice.append((sid, dict(frames[sid])))
+        if complete >= 2:  # two complete sets of frames, on one telescope or two
+            twice[sid] = dict(frames[sid])
         for t, n in runs.items():
             if n:
                 by_telescope[t] += 1
         shared = [t for t, n in frames.get(sid, {}).items() if n]
         if len(shared) > 1 and not (killed and sid == killed[0] and VICTIM in shared):
-            twice.append((sid, dict(frames[sid])))
+            twice[sid] = dict(frames[sid])  # two telescopes, and not the killed one's run
     print(
         f"network night on real devices: {len(ids)} sequences, telescopes {TELESCOPES} on one "
         f"PostgreSQL (one PLC simulator and gateway, two alpaca-simulators at ×{args.speed:g}), "
