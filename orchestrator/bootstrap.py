@@ -64,8 +64,12 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
                     name=name, description=description, quota_h=quota, priority=priority
                 )
                 session.add(programs[name])
-        if session.get(MajordomeState, 1) is None:
-            session.add(MajordomeState(id=1, updated=now))
+        telescope = runtime.config.telescope.name  # a network: each telescope has its row
+        if (
+            session.scalar(select(MajordomeState).where(MajordomeState.telescope == telescope))
+            is None
+        ):
+            session.add(MajordomeState(telescope=telescope, updated=now))
         _ensure_alert_user(runtime, session, levels[ALERT_LEVEL], programs, now)
         # The console's admin belongs to the host country (none when the site names none).
         admin_country = countries.get(site_country) if site_country else None
@@ -78,9 +82,7 @@ def init_site(runtime: Runtime, admin_password: str | None) -> InitResult:
     return InitResult(db.current_revision(runtime.engine), bool(admin_created), generated)
 
 
-def _ensure_admin(
-    session: Session, level: UserLevel, country: Country | None, now
-) -> User | None:
+def _ensure_admin(session: Session, level: UserLevel, country: Country | None, now) -> User | None:
     if session.scalar(select(User).where(User.username == ADMIN_USERNAME)) is not None:
         return None
     admin = User(

@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator.config import DEFAULT_TELESCOPE
 from orchestrator.model import JobHeartbeat
 from orchestrator.runtime import Runtime
 from orchestrator.status import LATE_FACTOR
@@ -49,10 +50,28 @@ def upsert_beat(
     hb.last_error = error
 
 
+def beat_name(runtime: Runtime, job: str) -> str:
+    """The heartbeat row of this telescope's job: `job`, or `job@NAME` in a network (two
+    telescopes' jobs in one row hid a dead one's and collided at their first beat)."""
+    telescope = runtime.config.telescope.name
+    return job if telescope == DEFAULT_TELESCOPE else f"{job}@{telescope}"
+
+
+def job_of_beat(runtime: Runtime, name: str) -> str | None:
+    """The job of this telescope a heartbeat row is for; None for another telescope's."""
+    telescope = runtime.config.telescope.name
+    if telescope == DEFAULT_TELESCOPE:
+        return None if "@" in name else name
+    job, _, owner = name.rpartition("@")
+    return job if owner == telescope and job else None
+
+
 def record_beat(runtime: Runtime, name: str, period_s: float, error: str = "") -> None:
     """Upsert the heartbeat row of an orchestrator job, in its own transaction."""
     with runtime.sessions.begin() as session:
-        upsert_beat(session, name, PROCESS, period_s, runtime.clock.now(), error)
+        upsert_beat(
+            session, beat_name(runtime, name), PROCESS, period_s, runtime.clock.now(), error
+        )
 
 
 def _with_heartbeat(runtime: Runtime, spec: JobSpec) -> Callable[[], None]:
@@ -104,7 +123,8 @@ class Watchdog:
                     hb.last_beat.isoformat(timespec="seconds"),
                 )
                 hb.state = "late"
-                if hb.process == PROCESS and self.restart is not None and self.restart(hb.name):
+                job = job_of_beat(self.runtime, hb.name) if hb.process == PROCESS else None
+                if job is not None and self.restart is not None and self.restart(job):
                     hb.state = "restarted"
                     hb.restarts += 1
                     log.warning("job %s removed and re-added (restart #%d)", hb.name, hb.restarts)

@@ -62,7 +62,7 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
         status["not_tonight"] = _not_tonight(session, status["schedule"])
         status["safety"] = safety_of(runtime, session.scalar(select(WeatherWatch)))
         status["pipeline"] = pipeline_status(session) if revision == head else None
-        status["majordome"] = _majordome(session)
+        status["majordome"] = _majordome(session, runtime.config.telescope.name)
         status["images"] = [
             {
                 "id": i.id,
@@ -79,9 +79,9 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
     return status
 
 
-def _majordome(session) -> dict[str, Any] | None:
-    """State, mode, reason, and the current sequence with its progress (frame k of n)."""
-    row = session.get(MajordomeState, 1)
+def _majordome(session, telescope: str) -> dict[str, Any] | None:
+    """This telescope's state, mode, reason, and the current sequence with its progress."""
+    row = session.scalar(select(MajordomeState).where(MajordomeState.telescope == telescope))
     if row is None:
         return None
     out: dict[str, Any] = {

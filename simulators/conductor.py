@@ -169,7 +169,10 @@ class Conductor:
     # ---- what the progress line shows ---------------------------------------------------------
     def _state(self) -> str:
         with self.runtime.sessions() as session:
-            row = session.get(MajordomeState, 1)
+            telescope = self.runtime.config.telescope.name
+            row = session.scalar(
+                select(MajordomeState).where(MajordomeState.telescope == telescope)
+            )
             return row.state if row is not None else "starting"
 
     def _unsafe(self) -> bool:

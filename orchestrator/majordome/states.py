@@ -2,7 +2,8 @@
 
 Like POCS's YAML state table: one place says what may follow what. `StateStore.move()` refuses
 any other move (`IllegalTransition`, nothing changed) and stores the state, mode, pause flag,
-current sequence and reason on every change, with a history row for the night report.
+current sequence and reason on every change, with a history row for the night report. Each
+telescope of a network has its own row and history (`config.telescope.name`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ _ANY_SAFE_STOP = {M.CLOSING, M.MANUAL, M.PAUSED, M.ERROR}
 # manual, paused or error; the rest is the night's order.
 TRANSITIONS: dict[State, frozenset[State]] = {
     M.STARTUP: frozenset({M.DAY, M.NIGHT_WAITING, M.CLOSED_WEATHER, M.PARKED} | _ANY_SAFE_STOP),
-    M.DAY: frozenset({M.DUSK_FLATS, M.NIGHT_WAITING, M.DARKS_BIAS, M.PARKED} | _ANY_SAFE_STOP),
+    # the dusk flats open through OPENING (Majordome._open), as a sequence does
+    M.DAY: frozenset(
+        {M.OPENING, M.DUSK_FLATS, M.NIGHT_WAITING, M.DARKS_BIAS, M.PARKED} | _ANY_SAFE_STOP
+    ),
     M.DUSK_FLATS: frozenset({M.NIGHT_WAITING, M.OPENING} | _ANY_SAFE_STOP),
     M.NIGHT_WAITING: frozenset(
         {M.OPENING, M.OBSERVING, M.DAWN_FLATS, M.DARKS_BIAS, M.DAY, M.PARKED, M.CLOSED_WEATHER}
@@ -94,8 +98,9 @@ class StateStore:
 
     def __init__(self, runtime, cached: bool = False):
         self.runtime = runtime
+        self.telescope: str = runtime.config.telescope.name
         self._lock = threading.RLock()
-        # The orchestrator is the row's only writer (one orchestrator per site): it may keep
+        # The orchestrator is the row's only writer (one per telescope): it may keep
         # what it wrote instead of reading it back at every tick. Readers (CLI) never cache.
         self._cached = cached
         self._last: Snapshot | None = None
@@ -105,7 +110,7 @@ class StateStore:
             if self._cached and self._last is not None:
                 return self._last
             with self.runtime.sessions() as session:
-                snap = self._snap(session.get(MajordomeState, 1))
+                snap = self._snap(self._find(session))
             if self._cached:
                 self._last = snap
             return snap
@@ -126,11 +131,16 @@ class StateStore:
     def state(self) -> State:
         return self.snapshot().state
 
+    def _find(self, session) -> MajordomeState | None:
+        return session.scalar(
+            select(MajordomeState).where(MajordomeState.telescope == self.telescope)
+        )
+
     def _row(self, session) -> MajordomeState:
-        row = session.get(MajordomeState, 1)
+        row = self._find(session)
         if row is None:
             row = MajordomeState(
-                id=1,
+                telescope=self.telescope,
                 state=M.STARTUP.value,
                 mode="AUTO",
                 paused=False,
@@ -165,7 +175,11 @@ class StateStore:
             row.state, row.reason, row.updated = to.value, reason, now
             session.add(
                 MajordomeHistory(
-                    time=now, from_state=current.value, to_state=to.value, reason=reason
+                    telescope=self.telescope,
+                    time=now,
+                    from_state=current.value,
+                    to_state=to.value,
+                    reason=reason,
                 )
             )
             self._last = self._snap(row) if self._cached else None
@@ -184,7 +198,11 @@ class StateStore:
 
     def history(self, since: datetime | None = None) -> list[MajordomeHistory]:
         with self.runtime.sessions() as session:
-            query = select(MajordomeHistory).order_by(MajordomeHistory.id)
+            query = (
+                select(MajordomeHistory)
+                .where(MajordomeHistory.telescope == self.telescope)
+                .order_by(MajordomeHistory.id)
+            )
             if since is not None:
                 query = query.where(MajordomeHistory.time >= since)
             return list(session.scalars(query))

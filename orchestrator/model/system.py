@@ -37,10 +37,16 @@ class JobHeartbeat(Base):
 
 
 class MajordomeState(Base):
-    """A single row: the conductor's state and mode, always visible and stored."""
+    """One row per telescope: the conductor's state and mode, always visible and stored.
+
+    In a network of telescopes sharing one database each majordome has its own row (a shared
+    one let one telescope's moves be refused because of the other's state)."""
 
     __tablename__ = "majordome_state"
     id: Mapped[int] = mapped_column(primary_key=True)
+    telescope: Mapped[str] = mapped_column(
+        String(64), unique=True, default="main", server_default="main"
+    )
     state: Mapped[str] = mapped_column(String(32), default="startup")
     mode: Mapped[str] = mapped_column(String(8), default="AUTO")  # AUTO or MANUAL
     paused: Mapped[bool] = mapped_column(default=False)
@@ -70,6 +76,9 @@ class MajordomeHistory(Base):
 
     __tablename__ = "majordome_history"
     id: Mapped[int] = mapped_column(primary_key=True)
+    telescope: Mapped[str] = mapped_column(
+        String(64), index=True, default="main", server_default="main"
+    )
     time: Mapped[datetime] = mapped_column(index=True)
     from_state: Mapped[str] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))

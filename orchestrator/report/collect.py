@@ -81,7 +81,7 @@ def night_facts(runtime, night: date) -> dict:
                 "sunrise": iso(times.sunrise),
                 "moon_illumination": round(times.moon_illumination, 3),
             },
-            "timeline": _timeline(session, start, end),
+            "timeline": _timeline(session, start, end, config.telescope.name),
             "weather": weather,
             "schedule": schedule,
             "sequences": seqs,
@@ -89,24 +89,26 @@ def night_facts(runtime, night: date) -> dict:
             "alerts": incidents.alerts(session, start, end),
             "calibrations": _calibrations(session, images, ymd),
             "quota": sequences.quota(session, start, end),
-            "faults": incidents.faults(session, start, end, seqs),
+            "faults": incidents.faults(session, start, end, seqs, config.telescope.name),
         }
     dark = [(max(times.dusk, start), min(times.dawn, end))] if times.dusk and times.dawn else []
     facts["efficiency"] = _efficiency(dark, safe, images)
     return facts
 
 
-def _timeline(session, start: datetime, end: datetime) -> dict:
+def _timeline(session, start: datetime, end: datetime, telescope: str = "main") -> dict:
+    """This telescope's majordome states through the night (a network: each has its own)."""
+    mine = MajordomeHistory.telescope == telescope
     before = session.scalar(
         select(MajordomeHistory)
-        .where(MajordomeHistory.time < start)
+        .where(MajordomeHistory.time < start, mine)
         .order_by(MajordomeHistory.time.desc(), MajordomeHistory.id.desc())
         .limit(1)
     )
     rows = list(
         session.scalars(
             select(MajordomeHistory)
-            .where(MajordomeHistory.time >= start, MajordomeHistory.time <= end)
+            .where(MajordomeHistory.time >= start, MajordomeHistory.time <= end, mine)
             .order_by(MajordomeHistory.time, MajordomeHistory.id)
         )
     )

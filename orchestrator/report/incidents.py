@@ -82,13 +82,19 @@ def alerts(session, start: datetime, end: datetime) -> list[dict]:
     return out
 
 
-def faults(session, start: datetime, end: datetime, sequences: list[dict]) -> list[dict]:
+def faults(
+    session, start: datetime, end: datetime, sequences: list[dict], telescope: str = "main"
+) -> list[dict]:
     """Device faults and recoveries: the majordome's error state (entered, left), warnings
     and errors of the log table, device failures of sequences, devices in error now."""
     history = list(
         session.scalars(
             select(MajordomeHistory)
-            .where(MajordomeHistory.time >= start, MajordomeHistory.time <= end)
+            .where(
+                MajordomeHistory.time >= start,
+                MajordomeHistory.time <= end,
+                MajordomeHistory.telescope == telescope,
+            )
             .order_by(MajordomeHistory.time, MajordomeHistory.id)
         )
     )

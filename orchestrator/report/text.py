@@ -21,7 +21,10 @@ def report_text(runtime) -> str:
         lines.append("Majordome")
         for h in session.scalars(
             select(MajordomeHistory)
-            .where(MajordomeHistory.time >= since)
+            .where(
+                MajordomeHistory.time >= since,
+                MajordomeHistory.telescope == runtime.config.telescope.name,
+            )
             .order_by(MajordomeHistory.id)
         ):
             lines.append(f"  {h.time:%H:%M:%S} {h.from_state} -> {h.to_state}: {h.reason}")

@@ -31,6 +31,16 @@ def test_the_table_names_every_state_and_only_states():
         assert State.STARTUP in TRANSITIONS[state]
 
 
+def test_the_night_paths_of_the_tick_are_allowed():
+    # tick.day opens for the dusk flats through OPENING (Majordome._open): refused from DAY
+    # before, every tick of the dusk flats window (found by bench/bench_network_night.py)
+    path = [State.STARTUP, State.DAY, State.OPENING, State.DUSK_FLATS, State.NIGHT_WAITING,
+            State.OPENING, State.OBSERVING, State.NIGHT_WAITING, State.OPENING,
+            State.DAWN_FLATS, State.DARKS_BIAS, State.DAY]  # fmt: skip
+    for here, there in zip(path, path[1:], strict=False):
+        assert there in TRANSITIONS[here], (here, there)
+
+
 def test_a_legal_move_is_stored_with_its_reason_and_history(runtime):
     store = StateStore(runtime)
     assert store.state is State.STARTUP  # no row yet: startup
