@@ -312,7 +312,11 @@ def report_full(results: dict) -> None:
     print("\nFULL LEG: arrival -> slew command received by the Alpaca mount simulator (proxy)")
     for label, result in results.items():
         slew, chain, cycle = result["to_slew"], result["chain_slew"], result["cycle"]
-        print(f"  {FULL_LABELS[label]}: {len(slew)} alerts")
+        load = result["load"]
+        print(
+            f"  {FULL_LABELS[label]}: {len(slew)} alerts in {result['wall_s']:.0f} s "
+            f"(load average {load[0]:.1f} before, {load[1]:.1f} after)"
+        )
         print(
             f"    arrival -> slew PUT received (proxy)      : p50 {statistics.median(slew):7.1f} ms"
             f"   p95 {pct(slew, 95):7.1f} ms   max {max(slew):7.1f} ms"
@@ -334,6 +338,12 @@ def report_full(results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=50)
+    parser.add_argument(
+        "--seed-alerts",
+        type=int,
+        default=10,
+        help="full leg: alerts through the seed's 1 s polling (each costs its ~0.5 s wait)",
+    )
     parser.add_argument("--sequences", type=int, default=500)
     parser.add_argument("--no-seed", action="store_true", help="skip the 1 s polling runs")
     parser.add_argument("--no-vtp", action="store_true", help="skip the VTP runs")
@@ -377,12 +387,15 @@ def main() -> None:
                 logging.getLogger(name).setLevel(logging.INFO)
         labels = ([] if args.no_inotify else ["inotify"]) + ([] if args.no_vtp else ["vtp"])
         labels += ([] if args.no_kafka else ["kafka"]) + ([] if args.no_seed else ["polling"])
-        results = run_full(args.alerts, args.sequences, labels, full_source)
+        counts = {label: args.alerts for label in labels}
+        counts["polling"] = args.seed_alerts
+        results = run_full(counts, args.sequences, labels, full_source)
         report_full(results)
     print(
         f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
         f"{os.getloadavg()[2]:.2f}"
     )
+
 
 if __name__ == "__main__":
     main()
