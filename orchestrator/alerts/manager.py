@@ -194,11 +194,13 @@ class AlertManager:
                 request_id=written.request_id,
             )
             _mark(received.marks, "request", received.arrival)
-            # The urgent schedule in the same transaction: one commit before the slew.
-            why_not = observable_now(self.runtime.config, spec.sequences[0], now)
+            # The urgent schedule in the same transaction: one commit before the slew. Made
+            # after the request (a later `created`): the planner job sees no new request.
+            at = self.runtime.clock.now()
+            why_not = observable_now(self.runtime.config, spec.sequences[0], at)
             if why_not is None:
                 duration_s = spec.sequences[0].duration_s
-                plan_new_urgent(session, self.runtime.config, sequence_id, duration_s, now)
+                plan_new_urgent(session, self.runtime.config, sequence_id, duration_s, at)
         reason = f"alert {received.alert_id}: {verdict.reason}"
         if why_not is None:
             self._preempt_now(received, sequence_id, reason)
