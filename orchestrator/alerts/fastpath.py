@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from orchestrator.config import Config
@@ -97,7 +97,7 @@ def plan_new_urgent(
 def _write_schedule(
     session: Session, config: Config, sequence_id: int, duration_s: float, now: datetime
 ) -> int:
-    # Columns and statements only (one INSERT ... RETURNING, one executemany): the hot path.
+    # Columns and statements only (INSERT ... RETURNING, INSERT ... SELECT): the hot path.
     end = now + timedelta(seconds=duration_s)
     telescope = config.telescope.name
     table = Schedule.__table__
@@ -122,17 +122,17 @@ def _write_schedule(
         )
         .returning(table.c.id)
     ).scalar_one()
-    rows = [dict(schedule_id=schedule_id, sequence_id=sequence_id, start=now, end=end)]
-    if previous is not None:
-        entries = ScheduleEntry.__table__
-        kept = session.execute(
-            select(entries.c.sequence_id, entries.c.start, entries.c.end)
+    entries = ScheduleEntry.__table__
+    session.execute(
+        insert(entries).values(schedule_id=schedule_id, sequence_id=sequence_id, start=now, end=end)
+    )
+    if previous is not None:  # copied by the database: no row comes back to Python
+        kept = (
+            select(literal(schedule_id), entries.c.sequence_id, entries.c.start, entries.c.end)
             .where(entries.c.schedule_id == previous.id, entries.c.start >= end)
             .where(entries.c.sequence_id != sequence_id)
             .order_by(entries.c.start)
         )
-        rows += [
-            dict(schedule_id=schedule_id, sequence_id=sid, start=s, end=e) for sid, s, e in kept
-        ]
-    session.execute(insert(ScheduleEntry.__table__), rows)
+        columns = ["schedule_id", "sequence_id", "start", "end"]
+        session.execute(insert(entries).from_select(columns, kept))
     return schedule_id

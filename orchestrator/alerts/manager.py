@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from orchestrator.alerts.fastpath import observable_now, plan_new_urgent, store_urgent_schedule
 from orchestrator.alerts.notice import Kind, Notice, NoticeRejected, parse_notice, payload_key
-from orchestrator.alerts.store import decide, merge_latency, store_notice
+from orchestrator.alerts.store import decide, decide_by_id, merge_latency, store_notice
 from orchestrator.alerts.strategy import Strategy, Verdict, judge, load_strategies
 from orchestrator.errors import PyrosError
 from orchestrator.model import Alert, Request, Sequence, SequenceStatus
@@ -166,11 +166,12 @@ class AlertManager:
         notice = received.notice
         now = self.runtime.clock.now()
         verdict: Verdict = judge(self.strategies, notice, now, self.builder.minimum_duration_s)
+        alert_id, strategy = received.alert_id, verdict.strategy
         with self.runtime.sessions.begin() as session:
-            alert = session.get(Alert, received.alert_id)
-            alert.strategy = verdict.strategy
             if not verdict.observe:
-                decide(session, alert, "record", verdict.reason, now, status="recorded")
+                decide_by_id(
+                    session, alert_id, "record", verdict.reason, now, "recorded", strategy=strategy
+                )
                 return
             spec = verdict.spec
             spec.program = self.config.program
@@ -179,19 +180,21 @@ class AlertManager:
                 written = self.builder.insert(session, spec, user, source="alert")
             except PyrosError as exc:
                 reason = f"request refused: {exc}"
-                log.warning("alert %d: %s", alert.id, reason)
-                decide(session, alert, "refused", reason, now, status="refused")
+                log.warning("alert %d: %s", alert_id, reason)
+                decide_by_id(
+                    session, alert_id, "refused", reason, now, "refused", strategy=strategy
+                )
                 return
-            alert.request_id = written.request_id
             sequence_id = written.sequence_ids[0]
-            decide(
+            decide_by_id(
                 session,
-                alert,
+                alert_id,
                 "observe",
                 verdict.reason,
                 now,
-                status="observing",
+                "observing",
                 request_id=written.request_id,
+                strategy=strategy,
             )
             _mark(received.marks, "request", received.arrival)
             # The urgent schedule in the same transaction: one commit before the slew. Made
