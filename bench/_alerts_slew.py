@@ -5,8 +5,10 @@ simulator, our gateway, alpaca-simulators), a recording proxy in front of the mo
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -205,10 +207,24 @@ def _ready(runtime, quiet: ReplanTriggers, schedulers: list) -> bool:
     return False
 
 
-def _replanned(runtime, trigger: str) -> bool:
+class GaveUp(logging.Handler):
+    """The alerts whose re-plan after the slew gave up (the manager logs it and carries on;
+    the planner job re-plans instead): their chain never gets its "replanned" step."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.alert_ids: set[int] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = re.match(r"alert (\d+): re-plan gave up", record.getMessage())
+        if found:
+            self.alert_ids.add(int(found.group(1)))
+
+
+def _replanned(runtime, trigger: str, gave_up: GaveUp) -> bool:
     with runtime.sessions() as session:
         alert = session.scalars(select(Alert).where(Alert.trigger_id == trigger)).first()
-        return "replanned" in (alert.latency_ms or {})
+        return "replanned" in (alert.latency_ms or {}) or alert.id in gave_up.alert_ids
 
 
 class PollingInbox:
@@ -338,10 +354,12 @@ def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) ->
         f"  {label}: {sequences} routine sequences stored ({built_s:.1f} s), orchestrator up, "
         f"a routine sequence executing ({time.perf_counter() - t:.1f} s); clock x{SPEED:g}"
     )
+    gave_up = GaveUp()
+    logging.getLogger("orchestrator.alerts.manager").addHandler(gave_up)
     load_before = os.getloadavg()[0]
     rng = random.Random(7)
     quiet = ReplanTriggers(rt)
-    to_slew, chain_slew, cycle_s, chains = [], [], [], []
+    to_slew, chain_slew, cycle_s, chains, halves = [], [], [], [], []
     for i in range(alerts):
         c = time.perf_counter()
         # as most of a night: a routine sequence executing and no re-plan due (the planner
@@ -369,10 +387,18 @@ def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) ->
             raise SystemExit(f"{label}: no slew request seen for {trigger}")
         to_slew.append((after[-1] - t0) * 1000.0)
         chain_slew.append(chain["slew"])
+        # the two halves: arrival -> listener event (detection), urgent schedule stored ->
+        # slew PUT at the mount (the majordome's checks, the abort, the HTTP request)
+        halves.append(
+            (
+                (chain["arrived_unix"] - t0) * 1000.0,
+                (after[-1] - chain["arrived_unix"]) * 1000.0 - chain["schedule"],
+            )
+        )
         chains.append(chain)
         # the alert's full re-plan ends before the next alert: one alert at a time
         c2 = time.perf_counter()
-        wait_for(lambda t=trigger: _replanned(rt, t), 300, 0.05, what="re-planned")
+        wait_for(lambda t=trigger: _replanned(rt, t, gave_up), 300, 0.05, what="re-planned")
         phases["re-plan"] = time.perf_counter() - c2
         cycle_s.append(time.perf_counter() - c)
         print(
@@ -381,9 +407,12 @@ def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) ->
             + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
             + f", total {cycle_s[-1]:.1f} s"
         )
+    logging.getLogger("orchestrator.alerts.manager").removeHandler(gave_up)
     return {
         "to_slew": to_slew,
         "chain_slew": chain_slew,
+        "detect": [h[0] for h in halves],
+        "schedule_to_put": [h[1] for h in halves],
         "cycle": cycle_s,
         "chains": chains,
         "load": (load_before, os.getloadavg()[0]),

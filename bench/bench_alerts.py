@@ -326,6 +326,14 @@ def report_full(results: dict) -> None:
             f"p50 {statistics.median(chain):7.1f} ms   p95 {pct(chain, 95):7.1f} ms   "
             f"(cycle per alert p50 {statistics.median(cycle):.1f} s)"
         )
+        for what, values in (
+            ("arrival -> listener event (detection)", result["detect"]),
+            ("urgent schedule stored -> slew PUT at the mount", result["schedule_to_put"]),
+        ):
+            print(
+                f"    {what}: p50 {statistics.median(values):7.1f} ms   "
+                f"p95 {pct(values, 95):7.1f} ms"
+            )
         for step in ("parsed", "stored", "request", "schedule", "abort", "slew", "majordome"):
             values = [c[step] for c in result["chains"] if step in c]
             if values:

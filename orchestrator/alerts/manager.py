@@ -24,6 +24,7 @@ from orchestrator.alerts.store import decide, decide_by_id, merge_latency, store
 from orchestrator.alerts.strategy import Strategy, Verdict, judge, load_strategies
 from orchestrator.errors import PyrosError
 from orchestrator.model import Alert, Request, Sequence, SequenceStatus
+from orchestrator.planner.service import PlanConflict
 from orchestrator.requests.builder import RequestBuilder
 from orchestrator.runtime import Runtime
 from orchestrator.users import find_user
@@ -230,7 +231,13 @@ class AlertManager:
         _mark(received.marks, "majordome", received.arrival)
         _add_steps(received.marks, steps, received.arrival)
         self._store_latency(received)  # the chain so far: the re-plan takes seconds
-        self._replan(self.runtime, "alert")
+        try:
+            self._replan(self.runtime, "alert")
+        except PlanConflict as exc:
+            # the slew is out and the urgent sequence planned: the listener carries on, and
+            # the planner job re-plans the night at its next look (a sequence ended since)
+            log.warning("alert %d: re-plan gave up: %s", received.alert_id, exc)
+            return
         _mark(received.marks, "replanned", received.arrival)
 
     def _replan_later(self, received: Received, sequence_id: int, why_not: str) -> None:
