@@ -2,8 +2,9 @@
 of a VTP frame, or on the Kafka broker) -> the slew command received by the Alpaca mount
 simulator.
 
-    .venv/bin/python bench/bench_alerts.py [--alerts 50] [--sequences 500] [--no-vtp] [--no-seed]
-                                           [--no-full | --full-only] [--no-inotify] [--no-kafka]
+    .venv/bin/python bench/bench_alerts.py [--alerts 50] [--seed-alerts 10] [--sequences 500]
+                                           [--no-vtp] [--no-seed] [--no-full | --full-only]
+                                           [--no-inotify] [--no-kafka]
 
 Alerts are at the zenith: an Einstein Probe WXT JSON notice written by this process to a hidden
 name then renamed into the folder (t0 = just after the rename), or an SVOM ECLAIRs VOEvent sent
@@ -19,16 +20,20 @@ arrival -> `on_urgent` called, and the stored latency chain (stored / request / 
 Full leg (`_alerts_slew.py`), per source a fresh site (its own SQLite database and night from
 20:00 at COLIBRI): `run_orchestrator` in a thread (planner, alert listeners, majordome) on the
 night test site of tests/majordome (PLC simulator, our gateway polling it at the shipped 1 s,
-alpaca-simulators with its mount at 60 deg/s, clock x20), `--sequences` routine sequences (five
-60 s exposures) in the database. Before each alert a routine sequence is executing and no
-re-plan is due (as most of a night: the planner job re-plans after each sequence that ended);
-the alert's urgent sequence (one 1 s exposure) pre-empts it, and the next alert waits for the
-alert's full re-plan. t1 = the slew request line (PUT slewtocoordinatesasync) received by a
-recording TCP proxy, in its own process, in front of the simulator's mount; the latency chain's
-steps are printed beside it. Sources: the folder (inotify), VTP, GCN Kafka (a producer to
-librdkafka's mock cluster, t0 = its delivery report; `alerts.kafka.fetch_wait_max_ms = 10`
-because the mock answers a fetch only at that limit, where a broker answers on arrival), and
-the seed's 1 s polling of an inbox renamed into the folder.
+alpaca-simulators on the x20 clock: camera, dome and mount 20 times as fast), `--sequences`
+routine sequences (two 60 s exposures in a 300 s slot) in the database. Before each alert a
+routine sequence is executing and no re-plan is due (as most of a night: the planner job
+re-plans after each sequence that ended; when one is due the bench runs that job at once
+rather than at its next 10 s tick); the alert's urgent sequence (one 1 s exposure) pre-empts
+it, and the next alert waits for the alert's full re-plan. `--seed-alerts` (default 10) sets
+the number of alerts through the seed's 1 s polling, fewer than `--alerts`: each costs ~0.5 s
+more, and its figures are far from the others. t1 = the slew request line (PUT
+slewtocoordinatesasync) received by a recording TCP proxy, in its own process, in front of
+the simulator's mount; the latency chain's steps are printed beside it. Sources: the folder
+(inotify), VTP, GCN Kafka (a producer to librdkafka's mock cluster, t0 = its delivery report;
+`alerts.kafka.fetch_wait_max_ms = 10` because the mock answers a fetch only at that limit,
+where a broker answers on arrival), and the seed's 1 s polling of an inbox renamed into the
+folder. The load average is printed per source (before and after): the machine is shared.
 """
 
 from __future__ import annotations
