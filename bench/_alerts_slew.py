@@ -339,11 +339,11 @@ def run_full(alerts: dict[str, int], sequences: int, sources: list[str], make_so
 def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) -> dict:
     rt = site.runtime
     t = time.perf_counter()
-    # One 60 s exposure in 120 s (6 s of wall time at x20): an alert pre-empts the routine
-    # sequence executing, and the re-plan keeps the next one where it was planned (stability),
-    # after the pre-empted one's slot: the slot sets the cycle (~slot + 3 s). The schedule has
-    # more entries than with 600 s sequences: the fast path copies more of them.
-    add_routine(rt, sequences, count=1, duration_s=120.0)
+    # Two 60 s exposures in 300 s (15 s of wall time at x20): an alert pre-empts the routine
+    # sequence executing, and the re-plan may keep the next one where it was planned
+    # (stability), after the pre-empted one's slot; a shorter slot makes that wait shorter.
+    # The schedule has more entries than with 600 s sequences: the fast path copies more.
+    add_routine(rt, sequences, count=2, duration_s=300.0)
     built_s = time.perf_counter() - t
     schedulers = _record_schedulers()
     site.start_orchestrator()

@@ -21,7 +21,7 @@ Full leg (`_alerts_slew.py`), per source a fresh site (its own SQLite database a
 20:00 at COLIBRI): `run_orchestrator` in a thread (planner, alert listeners, majordome) on the
 night test site of tests/majordome (PLC simulator, our gateway polling it at the shipped 1 s,
 alpaca-simulators on the x20 clock: camera, dome and mount 20 times as fast), `--sequences`
-routine sequences (one 60 s exposure in a 120 s slot) in the database. Before each alert a
+routine sequences (two 60 s exposures in a 300 s slot) in the database. Before each alert a
 routine sequence is executing and no re-plan is due (as most of a night: the planner job
 re-plans after each sequence that ended; when one is due the bench runs that job at once
 rather than at its next 10 s tick); the alert's urgent sequence (one 1 s exposure) pre-empts
