@@ -5,7 +5,10 @@ simulator, our gateway, alpaca-simulators), a recording proxy in front of the mo
 
 from __future__ import annotations
 
+import logging
+import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -13,12 +16,12 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 
+from orchestrator import jobs
 from orchestrator.config import default_config_text, parse_config
 from orchestrator.model import Alert, Sequence, SequenceStatus
 from orchestrator.planner.triggers import ReplanTriggers
@@ -51,6 +54,8 @@ filter = "r"
 exposure_s = 1
 count = 1
 """
+
+
 class RecordingProxy:
     """`_recording_proxy.py` in its own process, in front of the simulator's mount; `slews`
     lists (unix time, RA hours or None) of every slew request line it received."""
@@ -82,16 +87,17 @@ class RecordingProxy:
 def start_simulator(folder: Path) -> tuple[subprocess.Popen, str]:
     """alpaca-simulators with the shipped YAML, as tests/device_peers.py starts it."""
     site = parse_config(default_config_text(), folder).site
-    yaml_path = prepare(folder, site)
-    settings = yaml.safe_load(yaml_path.read_text())
-    # The mount at 60 deg/s (shipped: 15): what is measured ends when the slew command is
-    # received; a faster slew only shortens each urgent sequence, hence each cycle.
-    settings["devices"]["telescope"][0]["slew_rate"] = 60.0
-    yaml_path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    # On the site's x20 clock, as the simulated night runs it: the mount slews 20 times as
+    # fast (the YAML), the camera's exposures and readouts and the dome's moves take 1/20 of
+    # their time (our wrapper). What is measured ends when the slew command is received; this
+    # only shortens each urgent sequence, hence each cycle (the mount's answer is unchanged).
+    yaml_path = prepare(folder, site, time_scale=SPEED)
     port = free_port()
     log = (folder / "simulator.log").open("w")
     process = subprocess.Popen(
-        simulator_argv(yaml_path, "127.0.0.1", port), stdout=log, stderr=subprocess.STDOUT
+        simulator_argv(yaml_path, "127.0.0.1", port, time_scale=SPEED),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     address = f"127.0.0.1:{port}"
 
@@ -103,9 +109,11 @@ def start_simulator(folder: Path) -> tuple[subprocess.Popen, str]:
     return process, address
 
 
-def add_routine(runtime, sequences: int, window_h: float = 12.0) -> None:
-    """`sequences` routine sequences (five 60 s exposures each), random sky, to be planned
-    within the next `window_h` hours; both bench sites use it."""
+def add_routine(
+    runtime, sequences: int, window_h: float = 12.0, count: int = 5, duration_s: float = 600.0
+) -> None:
+    """`sequences` routine sequences (`count` 60 s exposures in `duration_s` each), random sky,
+    to be planned within the next `window_h` hours; both bench sites use it."""
     builder = RequestBuilder(runtime.config, runtime.clock)
     now = runtime.clock.now()
     rng = random.Random(13)
@@ -122,9 +130,9 @@ def add_routine(runtime, sequences: int, window_h: float = 12.0) -> None:
                         dec_deg=rng.uniform(-20, 80),
                         window_start=now,
                         window_end=now + timedelta(hours=window_h),
-                        duration_s=600.0,
+                        duration_s=duration_s,
                         priority=rng.uniform(1, 10),
-                        albums=[AlbumSpec("VIS", [PlanSpec("r", 60.0, 5)])],
+                        albums=[AlbumSpec("VIS", [PlanSpec("r", 60.0, count)])],
                     )
                 ],
             )
@@ -159,10 +167,64 @@ def _wait_slewed(runtime, trigger: str) -> Alert:
         raise SystemExit(f"{trigger}: no slew in 120 s; alert stored: {seen}") from None
 
 
-def _replanned(runtime, trigger: str) -> bool:
+class _Nudge:
+    """When the last nudge of the planner job was (perf_counter seconds)."""
+
+    at_s = 0.0
+    quiet_s = None
+
+
+def _record_schedulers() -> list:
+    """The orchestrator's APScheduler, once `run_orchestrator` made it (for `_ready`)."""
+    made: list = []
+
+    class Recorded(jobs.BackgroundScheduler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    jobs.BackgroundScheduler = Recorded
+    return made
+
+
+def _ready(runtime, quiet: ReplanTriggers, schedulers: list) -> bool:
+    """A routine sequence executing and no re-plan due. A re-plan due (the end of the last
+    urgent sequence) runs the orchestrator's planner job now rather than at its next 10 s
+    tick: the same job (one instance at a time), without the wait."""
+    if quiet.pending_trigger() is None:
+        if _Nudge.quiet_s is None:
+            _Nudge.quiet_s = time.perf_counter()
+        return _running_routine(runtime) is not None
+    if schedulers and time.perf_counter() - _Nudge.at_s > 1.0:
+        _Nudge.at_s = time.perf_counter()
+        job = schedulers[-1].get_job("planner")
+        if (
+            job is not None
+            and job.next_run_time
+            and job.next_run_time > datetime.now(UTC) + timedelta(seconds=0.5)
+        ):
+            job.modify(next_run_time=datetime.now(UTC))
+    return False
+
+
+class GaveUp(logging.Handler):
+    """The alerts whose re-plan after the slew gave up (the manager logs it and carries on;
+    the planner job re-plans instead): their chain never gets its "replanned" step."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.alert_ids: set[int] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = re.match(r"alert (\d+): re-plan gave up", record.getMessage())
+        if found:
+            self.alert_ids.add(int(found.group(1)))
+
+
+def _replanned(runtime, trigger: str, gave_up: GaveUp) -> bool:
     with runtime.sessions() as session:
         alert = session.scalars(select(Alert).where(Alert.trigger_id == trigger)).first()
-        return "replanned" in (alert.latency_ms or {})
+        return "replanned" in (alert.latency_ms or {}) or alert.id in gave_up.alert_ids
 
 
 class PollingInbox:
@@ -219,11 +281,11 @@ def _site_replace(label: str, strategies: Path, broker: str, kafka: str | None) 
     return replace
 
 
-def run_full(alerts: int, sequences: int, sources: list[str], make_source) -> dict:
+def run_full(alerts: dict[str, int], sequences: int, sources: list[str], make_source) -> dict:
     """For each source in `sources`, a fresh site (its own database and night, from 20:00 at
-    the site) with `sequences` routine sequences and the orchestrator running; `alerts` alerts,
-    one at a time, each while a routine sequence executes. Returns per source the arrival ->
-    slew received (proxy) and the chain's listener event -> slew sent, in ms."""
+    the site) with `sequences` routine sequences and the orchestrator running; `alerts[label]`
+    alerts, one at a time, each while a routine sequence executes. Returns per source the
+    arrival -> slew received (proxy) and the chain's listener event -> slew sent, in ms."""
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -259,7 +321,9 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_source) -> di
                 )
                 try:
                     source = make_source(site.runtime, label, vtp_server, kafka)
-                    results[label] = _run_source(site, source, label, alerts, sequences, proxy)
+                    results[label] = _run_source(
+                        site, source, label, alerts[label], sequences, proxy
+                    )
                 finally:
                     site.close()
                     vtp_server.close()
@@ -275,8 +339,13 @@ def run_full(alerts: int, sequences: int, sources: list[str], make_source) -> di
 def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) -> dict:
     rt = site.runtime
     t = time.perf_counter()
-    add_routine(rt, sequences)
+    # Two 60 s exposures in 300 s (15 s of wall time at x20): an alert pre-empts the routine
+    # sequence executing, and the re-plan may keep the next one where it was planned
+    # (stability), after the pre-empted one's slot; a shorter slot makes that wait shorter.
+    # The schedule has more entries than with 600 s sequences: the fast path copies more.
+    add_routine(rt, sequences, count=2, duration_s=300.0)
     built_s = time.perf_counter() - t
+    schedulers = _record_schedulers()
     site.start_orchestrator()
     wait_for(lambda: _running_routine(rt), 300, 0.1, what="a routine sequence executing")
     if hasattr(source, "warm_up"):
@@ -285,15 +354,21 @@ def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) ->
         f"  {label}: {sequences} routine sequences stored ({built_s:.1f} s), orchestrator up, "
         f"a routine sequence executing ({time.perf_counter() - t:.1f} s); clock x{SPEED:g}"
     )
+    gave_up = GaveUp()
+    logging.getLogger("orchestrator.alerts.manager").addHandler(gave_up)
+    load_before = os.getloadavg()[0]
     rng = random.Random(7)
     quiet = ReplanTriggers(rt)
-    to_slew, chain_slew, cycle_s, chains = [], [], [], []
+    to_slew, chain_slew, cycle_s, chains, halves = [], [], [], [], []
     for i in range(alerts):
         c = time.perf_counter()
         # as most of a night: a routine sequence executing and no re-plan due (the planner
         # job re-plans after each sequence that ended; 500 sequences take seconds of CPU)
-        wait_for(lambda: _running_routine(rt) and quiet.pending_trigger() is None, 300, 0.05)
+        wait_for(lambda: _ready(rt, quiet, schedulers), 300, 0.05, what="routine, no re-plan due")
         phases = {"routine": time.perf_counter() - c}
+        if _Nudge.quiet_s is not None:
+            phases["quiet"] = _Nudge.quiet_s - c
+        _Nudge.quiet_s = None
         time.sleep(rng.uniform(0.0, 1.0))  # random phase against a 1 s poller
         before = len(proxy.slews)
         _, t0, trigger = source.send(f"{label}-slew-{i}")
@@ -312,10 +387,18 @@ def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) ->
             raise SystemExit(f"{label}: no slew request seen for {trigger}")
         to_slew.append((after[-1] - t0) * 1000.0)
         chain_slew.append(chain["slew"])
+        # the two halves: arrival -> listener event (detection), urgent schedule stored ->
+        # slew PUT at the mount (the majordome's checks, the abort, the HTTP request)
+        halves.append(
+            (
+                (chain["arrived_unix"] - t0) * 1000.0,
+                (after[-1] - chain["arrived_unix"]) * 1000.0 - chain["schedule"],
+            )
+        )
         chains.append(chain)
         # the alert's full re-plan ends before the next alert: one alert at a time
         c2 = time.perf_counter()
-        wait_for(lambda t=trigger: _replanned(rt, t), 300, 0.05, what="re-planned")
+        wait_for(lambda t=trigger: _replanned(rt, t, gave_up), 300, 0.05, what="re-planned")
         phases["re-plan"] = time.perf_counter() - c2
         cycle_s.append(time.perf_counter() - c)
         print(
@@ -324,4 +407,14 @@ def _run_source(site, source, label: str, alerts: int, sequences: int, proxy) ->
             + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
             + f", total {cycle_s[-1]:.1f} s"
         )
-    return {"to_slew": to_slew, "chain_slew": chain_slew, "cycle": cycle_s, "chains": chains}
+    logging.getLogger("orchestrator.alerts.manager").removeHandler(gave_up)
+    return {
+        "to_slew": to_slew,
+        "chain_slew": chain_slew,
+        "detect": [h[0] for h in halves],
+        "schedule_to_put": [h[1] for h in halves],
+        "cycle": cycle_s,
+        "chains": chains,
+        "load": (load_before, os.getloadavg()[0]),
+        "wall_s": time.perf_counter() - t,
+    }

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from orchestrator.alerts.fastpath import observable_now, store_urgent_schedule
+from orchestrator.alerts.fastpath import observable_now, plan_new_urgent, store_urgent_schedule
 from orchestrator.alerts.notice import Kind, Notice, NoticeRejected, parse_notice, payload_key
-from orchestrator.alerts.store import decide, merge_latency, store_notice
+from orchestrator.alerts.store import decide, decide_by_id, merge_latency, store_notice
 from orchestrator.alerts.strategy import Strategy, Verdict, judge, load_strategies
 from orchestrator.errors import PyrosError
 from orchestrator.model import Alert, Request, Sequence, SequenceStatus
+from orchestrator.planner.service import PlanConflict
 from orchestrator.requests.builder import RequestBuilder
 from orchestrator.runtime import Runtime
 from orchestrator.users import find_user
@@ -166,37 +167,49 @@ class AlertManager:
         notice = received.notice
         now = self.runtime.clock.now()
         verdict: Verdict = judge(self.strategies, notice, now, self.builder.minimum_duration_s)
+        alert_id, strategy = received.alert_id, verdict.strategy
         with self.runtime.sessions.begin() as session:
-            alert = session.get(Alert, received.alert_id)
-            alert.strategy = verdict.strategy
             if not verdict.observe:
-                decide(session, alert, "record", verdict.reason, now, status="recorded")
+                decide_by_id(
+                    session, alert_id, "record", verdict.reason, now, "recorded", strategy=strategy
+                )
                 return
             spec = verdict.spec
             spec.program = self.config.program
             try:
                 user = find_user(session, self.config.username)
-                request = self.builder.build(session, spec, user, source="alert")
+                written = self.builder.insert(session, spec, user, source="alert")
             except PyrosError as exc:
                 reason = f"request refused: {exc}"
-                log.warning("alert %d: %s", alert.id, reason)
-                decide(session, alert, "refused", reason, now, status="refused")
+                log.warning("alert %d: %s", alert_id, reason)
+                decide_by_id(
+                    session, alert_id, "refused", reason, now, "refused", strategy=strategy
+                )
                 return
-            alert.request_id = request.id
-            sequence_id = request.sequences[0].id
-            decide(
+            sequence_id = written.sequence_ids[0]
+            decide_by_id(
                 session,
-                alert,
+                alert_id,
                 "observe",
                 verdict.reason,
                 now,
-                status="observing",
-                request_id=request.id,
+                "observing",
+                request_id=written.request_id,
+                strategy=strategy,
             )
-        _mark(received.marks, "request", received.arrival)
-        self._replan_and_preempt(
-            received, sequence_id, f"alert {received.alert_id}: {verdict.reason}"
-        )
+            _mark(received.marks, "request", received.arrival)
+            # The urgent schedule in the same transaction: one commit before the slew. Made
+            # after the request (a later `created`): the planner job sees no new request.
+            at = self.runtime.clock.now()
+            why_not = observable_now(self.runtime.config, spec.sequences[0], at)
+            if why_not is None:
+                duration_s = spec.sequences[0].duration_s
+                plan_new_urgent(session, self.runtime.config, sequence_id, duration_s, at)
+        reason = f"alert {received.alert_id}: {verdict.reason}"
+        if why_not is None:
+            self._preempt_now(received, sequence_id, reason)
+        else:
+            self._replan_later(received, sequence_id, why_not)
 
     def _replan_and_preempt(self, received: Received, sequence_id: int, reason: str) -> None:
         """Fast path if the sequence can start now; then the full re-plan of the night."""
@@ -207,14 +220,28 @@ class AlertManager:
             if why_not is None:
                 store_urgent_schedule(session, self.runtime.config, sequence, now)
         if why_not is None:
-            _mark(received.marks, "schedule", received.arrival)
-            steps = self.on_urgent(sequence_id, reason)  # the slew is out when it returns
-            _mark(received.marks, "majordome", received.arrival)
-            _add_steps(received.marks, steps, received.arrival)
-            self._store_latency(received)  # the chain so far: the re-plan takes seconds
+            self._preempt_now(received, sequence_id, reason)
+        else:
+            self._replan_later(received, sequence_id, why_not)
+
+    def _preempt_now(self, received: Received, sequence_id: int, reason: str) -> None:
+        """The urgent schedule is stored: pre-empt (the slew first), then re-plan the night."""
+        _mark(received.marks, "schedule", received.arrival)
+        steps = self.on_urgent(sequence_id, reason)  # the slew is out when it returns
+        _mark(received.marks, "majordome", received.arrival)
+        _add_steps(received.marks, steps, received.arrival)
+        self._store_latency(received)  # the chain so far: the re-plan takes seconds
+        try:
             self._replan(self.runtime, "alert")
-            _mark(received.marks, "replanned", received.arrival)
+        except PlanConflict as exc:
+            # the slew is out and the urgent sequence planned: the listener carries on, and
+            # the planner job re-plans the night at its next look (a sequence ended since)
+            log.warning("alert %d: re-plan gave up: %s", received.alert_id, exc)
             return
+        _mark(received.marks, "replanned", received.arrival)
+
+    def _replan_later(self, received: Received, sequence_id: int, why_not: str) -> None:
+        """Not observable now: the full re-plan places it later tonight, or says why not."""
         self._replan(self.runtime, "alert")
         _mark(received.marks, "schedule", received.arrival)
         with self.runtime.sessions.begin() as session:

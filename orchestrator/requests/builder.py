@@ -4,7 +4,8 @@ The CLI (`pyros submit`), the web API and the alert manager all come here, so a 
 judged the same way whichever door it came through. Checks beyond the XML schema: ranges,
 windows on the injected clock, filters of the configured wheels, duration against exposures and
 overheads, the user's role, program membership and quotas. Then request → sequences → albums →
-plans are added in the caller's transaction (or in one of our own with `submit`).
+plans are added in the caller's transaction (or in one of our own with `submit`); `insert`
+writes the same rows with statements only, for an alert on its way to the mount.
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.clock import Clock
 from orchestrator.config import Config
 from orchestrator.errors import InputError
-from orchestrator.model import Album, Channel, Plan, Request, ScientificProgram, Sequence, User
+from orchestrator.model import (
+    Album,
+    Channel,
+    Plan,
+    Request,
+    ScientificProgram,
+    Sequence,
+    SequenceStatus,
+    User,
+)
 from orchestrator.requests.spec import AlbumSpec, PlanSpec, RequestSpec, SequenceSpec
 from orchestrator.users import (
     Forbidden,
@@ -214,6 +225,32 @@ class RequestBuilder:
         session.flush()
         return request
 
+    def insert(self, session: Session, spec: RequestSpec, user: User, source: str) -> Submitted:
+        """As `build` (the same checks), written with INSERT statements, no ORM object: the
+        alert's urgent request, on its way to the mount. Not committed."""
+        self.validate(spec)
+        program = self.authorize(session, spec, user)
+        request_id = session.execute(
+            insert(Request.__table__)
+            .values(
+                name=spec.name,
+                user_id=user.id,
+                program_id=program.id if program is not None else None,
+                is_alert=spec.is_alert,
+                submitted=self.clock.now(),
+                source=source,
+            )
+            .returning(Request.__table__.c.id)
+        ).scalar_one()
+        sequence_ids = tuple(_insert_sequence(session, request_id, seq) for seq in spec.sequences)
+        return Submitted(
+            request_id=request_id,
+            sequence_ids=sequence_ids,
+            duration_h=spec.duration_s / 3600.0,
+            username=user.username,
+            program=program.name if program is not None else None,
+        )
+
     def submit(
         self, sessions: sessionmaker[Session], spec: RequestSpec, username: str, source: str
     ) -> Submitted:
@@ -230,8 +267,8 @@ class RequestBuilder:
             )
 
 
-def _sequence_row(seq: SequenceSpec) -> Sequence:
-    return Sequence(
+def _sequence_fields(seq: SequenceSpec) -> dict:
+    return dict(
         name=seq.name,
         target_name=seq.target_name,
         ra_deg=seq.ra_deg,
@@ -246,6 +283,48 @@ def _sequence_row(seq: SequenceSpec) -> Sequence:
         min_moon_separation_deg=seq.min_moon_separation_deg,
         twilight=seq.twilight,
         is_urgent=seq.is_urgent,
+    )
+
+
+def _insert_sequence(session: Session, request_id: int, seq: SequenceSpec) -> int:
+    """One sequence (to be planned), its albums and plans: the rows `_sequence_row` makes."""
+    table = Sequence.__table__
+    sequence_id = session.execute(
+        insert(table)
+        .values(
+            request_id=request_id,
+            status=SequenceStatus.TO_BE_PLANNED,
+            status_reason="",
+            progress="",
+            **_sequence_fields(seq),
+        )
+        .returning(table.c.id)
+    ).scalar_one()
+    for album in seq.albums:
+        album_id = session.execute(
+            insert(Album.__table__)
+            .values(sequence_id=sequence_id, channel=Channel(album.channel), status="pending")
+            .returning(Album.__table__.c.id)
+        ).scalar_one()
+        plans = [
+            dict(
+                album_id=album_id,
+                filter_name=p.filter_name,
+                exposure_s=p.exposure_s,
+                count=p.count,
+                binning=p.binning,
+                status="pending",
+                frames_done=0,
+            )
+            for p in album.plans
+        ]
+        session.execute(insert(Plan.__table__), plans)
+    return sequence_id
+
+
+def _sequence_row(seq: SequenceSpec) -> Sequence:
+    return Sequence(
+        **_sequence_fields(seq),
         albums=[
             Album(
                 channel=Channel(album.channel),

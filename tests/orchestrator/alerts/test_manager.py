@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from orchestrator.alerts.manager import AlertManager, Arrival
 from orchestrator.model import Alert, AlertDecision, Request, Schedule, Sequence, SequenceStatus
+from orchestrator.planner.service import PlanConflict
+from orchestrator.planner.triggers import ReplanTriggers
 from tests.orchestrator.alerts.conftest import VOEVENTS, json_notice
 
 
@@ -191,3 +195,37 @@ def test_shipped_svom_update_repoints_the_request_of_its_trigger(tmp_path, db_ur
     actions = [a for a, _ in decisions(runtime, second.alert_id)]
     assert actions == ["repoint", "not_schedulable"]
     runtime.engine.dispose()
+
+
+def test_the_urgent_schedule_is_newer_than_its_request_so_no_second_replan_is_due(site):
+    """The planner job re-plans on a request newer than the last schedule: the alert's fast
+    path must not leave its own request looking new (a second re-plan, racing the alert's)."""
+    start, ticks = site.clock.now(), iter(range(1, 1_000_000))
+    site.clock.now = lambda: start + timedelta(milliseconds=next(ticks))  # a clock that moves
+    due: list[str | None] = []
+    mgr = AlertManager(
+        site,
+        on_urgent=lambda sequence_id, reason: due.append(ReplanTriggers(site).pending_trigger()),
+        replan=lambda runtime, trigger: None,
+    )
+    mgr.handle(Arrival(json_notice(site), "folder"))
+    assert due == [None]
+
+
+def test_a_replan_that_gives_up_after_the_slew_leaves_the_listener_running(site, caplog):
+    """The night's re-plan after the pre-emption may give up (sequences moved meanwhile): the
+    alert is acted on, its chain ends at the majordome, and the next notice is handled."""
+
+    def conflicting(runtime, trigger):
+        raise PlanConflict("re-plan (alert) gave up after 3 conflicts")
+
+    urgent = Calls()
+    mgr = AlertManager(site, on_urgent=urgent, replan=conflicting)
+    first = mgr.handle(Arrival(json_notice(site, "01700000001"), "folder"))
+    second = mgr.handle(Arrival(json_notice(site, "01700000002"), "folder"))
+    assert len(urgent.calls) == 2
+    with site.sessions() as s:
+        chain = s.get(Alert, first.alert_id).latency_ms
+        assert s.get(Alert, second.alert_id).status == "observing"
+    assert "majordome" in chain and "replanned" not in chain
+    assert f"alert {first.alert_id}: re-plan gave up" in caplog.text
