@@ -28,6 +28,7 @@ from orchestrator.status import safety_of
 
 log = logging.getLogger(__name__)
 S = SequenceStatus
+DUE_SLACK = timedelta(seconds=60)  # the planner's grid step: the first start it may give
 ENDED = (S.EXECUTED, S.FAILED, S.CANCELLED)
 
 
@@ -107,7 +108,18 @@ class ReplanTriggers:
             not_before = self.runtime.clock.now() + timedelta(seconds=delay_s)
         outcome = replan(self.runtime, trigger, not_before)
         log.info("re-planned on %s: schedule %s", trigger, outcome.schedule_id)
-        urgent = outcome.result.pre_empted_by
+        urgent = _due_over_the_running_one(outcome.result, self.runtime.clock.now())
         if urgent is not None and self.on_urgent is not None:
             log.info("urgent sequence %s placed over the executing one: pre-empting", urgent)
             self.on_urgent(int(urgent), f"re-plan ({trigger}): urgent sequence {urgent} due")
+
+
+def _due_over_the_running_one(result, now) -> str | None:
+    """The urgent sequence placed over the executing one, if its entry starts now (within the
+    planner's one-minute grid): one placed later waits for its sky or its twilight, which the
+    majordome's pre-emption does not check, so it starts from the schedule when due."""
+    urgent = result.pre_empted_by
+    if urgent is None:
+        return None
+    start = next((e.start for e in result.entries if e.id == urgent), None)
+    return urgent if start is not None and start <= now + DUE_SLACK else None

@@ -145,3 +145,29 @@ def test_a_planned_slot_gone_by_unused_is_planned_again(runtime, clock):
     (again,) = _entries(runtime, _schedules(runtime)[-1].id)
     assert again.sequence_id == ids["m"] and again.start.replace(tzinfo=None) >= end
     assert triggers.pending_trigger() is None
+
+
+def test_an_urgent_sequence_due_over_the_running_one_is_handed_to_the_majordome(runtime, clock):
+    """The planner job calls the majordome's pre-emption for an urgent sequence it placed
+    over the executing one, only when that entry starts now: one placed later (its window,
+    sky or twilight) waits to be due."""
+    calls = []
+    triggers = ReplanTriggers(runtime, on_urgent=lambda sid, why: calls.append((sid, why)))
+    ids = _submit(runtime, seq("running", 5, "04:00", "12:00", 30))
+    clock.advance(1)
+    triggers.run()
+    with runtime.sessions.begin() as session:
+        session.get(Sequence, ids["running"]).start(clock.now())
+    clock.advance(60)
+    later = _submit(runtime, seq("later", 9, "04:15", "12:00", 5, is_urgent=True))
+    clock.advance(1)
+    triggers.run()
+    with runtime.sessions() as session:
+        schedule = session.scalar(select(Schedule).order_by(Schedule.id.desc()))
+    assert f"pre-empted by urgent sequence {later['later']}" in schedule.notes  # placed over it
+    assert calls == []  # but at 04:15, not now
+    clock.advance(1)
+    now = _submit(runtime, seq("now", 9, "04:00", "12:00", 5, is_urgent=True))
+    clock.advance(1)
+    triggers.run()
+    assert calls == [(now["now"], f"re-plan (new request): urgent sequence {now['now']} due")]
