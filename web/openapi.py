@@ -15,20 +15,11 @@ from pydantic import TypeAdapter
 from orchestrator.requests.spec import RequestSpec
 from web import openapi_control
 from web.history import WHAT as HISTORY_KINDS
+from web.openapi_refs import json_response as _json
+from web.openapi_refs import ref as _ref
 
 blueprint = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema_name: str, description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": _ref(schema_name)}},
-    }
 
 
 ERRORS = {

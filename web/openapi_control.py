@@ -6,17 +6,8 @@ from typing import Any
 
 from orchestrator.alerts.store import LATENCY_STEPS
 from web.control import CAMERAS, IMAGE_TYPES, WEB_KINDS
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema_name: str, description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": _ref(schema_name)}},
-    }
+from web.openapi_refs import json_response as _json
+from web.openapi_refs import ref as _ref
 
 
 def _errors(*codes: str) -> dict[str, Any]:
