@@ -102,6 +102,11 @@ def slew_first(m, sequence_id: int, reason: str) -> SlewFirst:
     if not m._lock.acquire(timeout=LOCK_WAIT_S):
         return SlewFirst(why="the majordome is deciding something else")
     try:
+        if _running(m, sequence_id):
+            # the tick started it from the urgent schedule a moment ago (still PLANNED in the
+            # database until its worker stores the start): aborting "the running one" would
+            # abort the urgent sequence itself
+            return SlewFirst(why=f"sequence {sequence_id} already running")
         target = _read_target(m.runtime, sequence_id)
         if target is None or target.status is not SequenceStatus.PLANNED:
             return SlewFirst(why=f"sequence {sequence_id} is not planned")
@@ -123,6 +128,13 @@ def slew_first(m, sequence_id: int, reason: str) -> SlewFirst:
         return SlewFirst(sent.sent_unix, aborted_unix, sent.refused, sent.why)
     finally:
         m._lock.release()
+
+
+def _running(m, sequence_id: int) -> bool:
+    """The majordome's worker executes `sequence_id` now (the store's current sequence is set
+    when the worker is started, before its thread stores the start)."""
+    busy = m._worker_kind == "sequence" and m.busy
+    return busy and sequence_id in (m.store.snapshot().current_sequence_id, m.observer.sequence_id)
 
 
 def _send(m, sequence_id: int, target: _Target) -> SlewFirst:
@@ -163,7 +175,7 @@ def finish(m, sequence_id: int, reason: str, first: SlewFirst) -> None:
                 )
                 return
             if m._worker_kind == "sequence" and m.busy:
-                if snap.current_sequence_id == sequence_id:
+                if _running(m, sequence_id):
                     # the tick already started it from the urgent schedule: keep it
                     log.info("urgent sequence %s already running", sequence_id)
                     started = True

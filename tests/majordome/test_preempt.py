@@ -160,3 +160,51 @@ def test_a_re_plan_placing_an_urgent_sequence_over_the_running_one_pre_empts_it(
             assert pre_empted.status_reason == (
                 f"preempted: re-plan (new request): urgent sequence {urgent} due"
             )
+
+
+def test_the_urgent_sequence_started_by_a_tick_before_the_hook_is_not_aborted(
+    tmp_path, alpaca_simulator, monkeypatch, caplog
+):
+    """The alert stores the urgent schedule, then calls the hook: a tick in between may start
+    the urgent sequence, whose worker stores its start a moment later. The hook must not take
+    it for the running sequence to abort (it did, under load: the alert's own sequence was
+    pre-empted by its alert and went back to the pool)."""
+    from orchestrator.observer import progress
+
+    site = _site(tmp_path, alpaca_simulator)
+    rt = site.runtime
+    urgent = submit_sky_request(rt, "GRB follow-up", 75.0, 200.0, exposure_s=1.0, count=1)
+    with rt.sessions.begin() as session:
+        session.get(Sequence, urgent).is_urgent = True
+    replan(rt, "test")
+    stored, real_start = threading.Event(), progress.start
+
+    def slow_start(*args, **kwargs):  # widens the window between the worker's start and its write
+        stored.wait(30)
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr(progress, "start", slow_start)
+    service = MajordomeService(rt).start()
+    try:
+        with _ticking(service):
+            wait_for(
+                lambda: service.majordome.store.snapshot().current_sequence_id == urgent,
+                120,
+                0.01,
+                what="the tick starting the urgent sequence",
+            )
+            assert statuses(rt, [urgent])[urgent] == "planned"  # its start not stored yet
+            with caplog.at_level("INFO", logger="orchestrator"):
+                service.majordome.preempt(urgent, "alert 1: observe").join(30)
+                stored.set()
+                wait_for(
+                    lambda: statuses(rt, [urgent])[urgent] == "executed",
+                    120,
+                    0.05,
+                    what="the urgent sequence executed",
+                )
+        assert "failed (pre-empted)" not in caplog.text
+        assert f"urgent sequence {urgent} already running" in caplog.text
+    finally:
+        service.stop()
+        site.close()
