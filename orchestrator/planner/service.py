@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from orchestrator.errors import PyrosError
@@ -195,17 +195,30 @@ def _replan_once(runtime, trigger: str, not_before: datetime | None) -> ReplanOu
             )
         session.add(schedule)
         session.flush()
+        started = _started_since_read(session, result, executing_row and executing_row.id)
+        if started:
+            raise PlanConflict(f"sequence {started[0]} started since it was read")
         log.info("re-planned (%s): %s", trigger, notes)
         return ReplanOutcome(schedule.id, result)
 
 
 def _load(session: Session, first: datetime, last: datetime, telescope: str, claim_now: datetime):
     """Sequences whose window meets tonight and no other telescope claims, and the one this
-    telescope executes now (if any)."""
+    telescope executes now (if any).
+
+    One statement for both: SQLite runs a SELECT outside any transaction, so two statements
+    could see a sequence the majordome started between them both as a candidate (PLANNED)
+    and as the executing one, and plan it "pre-empted by" itself."""
+    plannable = and_(
+        Sequence.status.in_(PLANNABLE),
+        free_for(telescope, claim_now),
+        Sequence.window_end > first,
+        Sequence.window_start < last,
+    )
+    mine = or_(Sequence.claimed_by.is_(None), Sequence.claimed_by == telescope)
     rows = session.scalars(
         select(Sequence)
-        .where(Sequence.status.in_(PLANNABLE), free_for(telescope, claim_now))
-        .where(Sequence.window_end > first, Sequence.window_start < last)
+        .where(or_(plannable, and_(Sequence.status == S.EXECUTING, mine)))
         .options(
             selectinload(Sequence.albums).selectinload(Album.plans),
             selectinload(Sequence.request).selectinload(Request.program),
@@ -213,13 +226,28 @@ def _load(session: Session, first: datetime, last: datetime, telescope: str, cla
         )
         .order_by(Sequence.id)
     ).all()
-    executing = session.scalars(
-        select(Sequence)
-        .where(Sequence.status == S.EXECUTING)
-        .where(or_(Sequence.claimed_by.is_(None), Sequence.claimed_by == telescope))
-        .order_by(Sequence.status_changed.desc(), Sequence.id)
-    ).first()
-    return list(rows), executing
+    running = [s for s in rows if S(s.status) is S.EXECUTING]
+    candidates = [s for s in rows if S(s.status) is not S.EXECUTING]
+    # the newest start when several are marked executing (the others are stale)
+    executing = max(running, key=_started_key, default=None)
+    return candidates, executing
+
+
+def _started_key(sequence: Sequence) -> tuple:
+    changed = sequence.status_changed
+    return (changed is not None, changed.replace(tzinfo=None) if changed else None, -sequence.id)
+
+
+def _started_since_read(
+    session: Session, result: PlanResult, executing_id: int | None
+) -> list[int]:
+    """Scheduled sequences no longer PLANNED: the majordome started one after the read. Run
+    after the schedule's INSERT, which holds SQLite's write lock until the commit."""
+    ids = [int(e.id) for e in result.entries if int(e.id) != executing_id]
+    if not ids:
+        return []
+    moved = select(Sequence.id).where(Sequence.id.in_(ids), Sequence.status != S.PLANNED)
+    return list(session.scalars(moved))
 
 
 class PlanConflict(PyrosError):

@@ -42,3 +42,33 @@ def test_a_replan_never_writes_back_over_a_sequence_started_meanwhile(runtime, m
     progress.finish(runtime, sid, NOW)  # raised IllegalTransition (planned -> executed) before
     with runtime.sessions() as session:
         assert session.get(Sequence, sid).status == S.EXECUTED
+
+
+def test_a_replan_never_schedules_a_planned_sequence_started_meanwhile(runtime, monkeypatch):
+    """Already planned, so the re-plan writes no status for it: only the check after the
+    schedule's INSERT sees that the majordome started it since the read (the alert's re-plan
+    stored it as a later entry, or named it "pre-empted by" itself)."""
+    ids = add_sequences(
+        runtime, seq("a", 5, "03:00", "12:00", 20), seq("b", 3, "03:00", "12:00", 20)
+    )
+    service.replan(runtime, "first plan")
+    real_plan_night = service.plan_night
+    calls = []
+
+    def plan_night_then_start(*args, **kwargs):
+        result = real_plan_night(*args, **kwargs)
+        calls.append(len(calls))
+        if len(calls) == 1:
+            progress.start(runtime, ids["a"], NOW)  # the majordome starts "a" before the write
+        return result
+
+    monkeypatch.setattr(service, "plan_night", plan_night_then_start)
+    service.replan(runtime, "alert")
+    with runtime.sessions() as session:
+        newest = session.scalar(select(Schedule).order_by(Schedule.id.desc()).limit(1))
+        assert newest.trigger == "alert"
+        assert session.get(Sequence, ids["a"]).status == S.EXECUTING
+        entries = {e.sequence_id: e.start for e in newest.entries}
+    # planned again after the conflict: "a" is the executing sequence, kept where it runs
+    assert len(calls) == 2
+    assert entries[ids["a"]].replace(tzinfo=None) == NOW.replace(tzinfo=None)
