@@ -76,10 +76,13 @@ def night(tmp_path_factory):
 
 
 def story(night) -> str:
-    """What the night did, for a failure's message: the report and the end of the output."""
+    """What the night did, for a failure's message: the orchestrator's decisive log lines
+    (starts, ends, pre-emptions, alerts, restarts), then the end of the run's output."""
     done, run, folder = night
-    reports = list((folder / "report").glob("*.json")) if (folder / "report").exists() else []
-    return "".join(p.read_text() for p in reports) + done.stdout[-2000:] + done.stderr[-2000:]
+    logs = "".join(p.read_text() for p in sorted((run / "logs").glob("orchestrator*.log")))
+    keys = (" starts", "executed", "failed", "pre-empt", "alert", "lease", "recover", "majordome ")
+    lines = [line[11:260] for line in logs.splitlines() if any(k in line for k in keys)]
+    return "\n".join(lines[:100]) + "\n" + done.stdout[-1500:] + done.stderr[-1500:]
 
 
 def history(run) -> list[tuple[str, str]]:
