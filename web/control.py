@@ -126,6 +126,7 @@ def command_json(row: Command) -> dict[str, Any]:
 
     return {
         "id": row.id,
+        "telescope": row.telescope,
         "kind": row.kind,
         "arguments": row.arguments or {},
         "issued_by": row.issued_by,

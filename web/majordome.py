@@ -43,7 +43,10 @@ def overview() -> dict[str, Any]:
     """The majordome's row, safety, the instruments' states and the last commands."""
     status = system_status(runtime())
     with runtime().sessions() as session:
-        rows = session.scalars(select(Command).order_by(Command.id.desc()).limit(RECENT))
+        mine = Command.telescope == runtime().config.telescope.name
+        rows = session.scalars(
+            select(Command).where(mine).order_by(Command.id.desc()).limit(RECENT)
+        )
         commands = [command_json(r) for r in rows]
     return jsonable(
         {

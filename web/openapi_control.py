@@ -38,6 +38,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "kind", "arguments", "issued_by", "created", "status", "result"],
         "properties": {
             "id": {"type": "integer"},
+            "telescope": {"type": "string", "description": "the telescope that takes it"},
             "kind": {"type": "string"},
             "arguments": {"type": "object"},
             "issued_by": {"type": "string", "description": "web:USER, cli, automation"},

@@ -51,7 +51,8 @@ def _override_telescope(ctx: click.Context, _param: click.Parameter, value: str 
         ctx.find_object(CliContext).telescope = value
 
 
-#: `--telescope NAME` on `start` and `orchestrator`: this telescope of a network.
+#: `--telescope NAME` on `start`, `orchestrator` and the operator commands: this telescope of a
+#: network.
 telescope_option = click.option(
     "--telescope",
     default=None,

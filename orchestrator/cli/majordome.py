@@ -1,7 +1,8 @@
 """Operator commands: `pyros majordome ...`, `pyros device ...` (MANUAL mode) and `pyros night`.
 
-Each command is a `command` row the orchestrator takes exactly once; the CLI waits for its
-answer (`--wait` seconds) and exits 1 when it is refused or failed.
+Each command is a `command` row the orchestrator takes exactly once (in a network, the one of
+`--telescope NAME`, else `[telescope] name`); the CLI waits for its answer (`--wait` seconds)
+and exits 1 when it is refused or failed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date
 
 import click
 
-from orchestrator.cli.context import CliContext, config_option
+from orchestrator.cli.context import CliContext, config_option, telescope_option
 
 wait_option = click.option(
     "--wait",
@@ -58,6 +59,7 @@ def majordome() -> None:
 
 @majordome.command("status")
 @config_option
+@telescope_option
 @click.pass_obj
 def majordome_status(obj: CliContext) -> None:
     """State, mode, reason, current sequence and the last transitions."""
@@ -80,6 +82,7 @@ def _simple(kind: str, help_text: str):
     @click.command(kind, help=help_text)
     @wait_option
     @config_option
+    @telescope_option
     @click.pass_obj
     def command(obj: CliContext, wait_s: float) -> None:
         _send(obj, kind, None, wait_s)
@@ -109,6 +112,7 @@ def device() -> None:
 @force_option
 @wait_option
 @config_option
+@telescope_option
 @click.pass_obj
 def slew(
     obj: CliContext, ra_deg: float, dec_deg: float, altaz: bool, force: bool, wait_s: float
@@ -122,6 +126,7 @@ def slew(
 @click.argument("state", type=click.Choice(["on", "off"]))
 @wait_option
 @config_option
+@telescope_option
 @click.pass_obj
 def lights(obj: CliContext, state: str, wait_s: float) -> None:
     """Switch the site lights through the PLC."""
@@ -131,6 +136,7 @@ def lights(obj: CliContext, state: str, wait_s: float) -> None:
 @device.command()
 @wait_option
 @config_option
+@telescope_option
 @click.pass_obj
 def park(obj: CliContext, wait_s: float) -> None:
     """Park the mount."""
@@ -141,6 +147,7 @@ def park(obj: CliContext, wait_s: float) -> None:
 @force_option
 @wait_option
 @config_option
+@telescope_option
 @click.pass_obj
 def unpark(obj: CliContext, force: bool, wait_s: float) -> None:
     """Unpark the mount."""
@@ -152,6 +159,7 @@ def unpark(obj: CliContext, force: bool, wait_s: float) -> None:
 @force_option
 @wait_option
 @config_option
+@telescope_option
 @click.pass_obj
 def dome(obj: CliContext, action: str, force: bool, wait_s: float) -> None:
     """Open or close the dome shutter."""
@@ -167,6 +175,7 @@ def dome(obj: CliContext, action: str, force: bool, wait_s: float) -> None:
 )
 @wait_option
 @config_option
+@telescope_option
 @click.pass_obj
 def expose(
     obj: CliContext,
@@ -199,6 +208,7 @@ def expose(
     help="Local date at dusk (default: tonight on the configured clock).",
 )
 @config_option
+@telescope_option
 @click.pass_obj
 def night(obj: CliContext, night_date) -> None:
     """Tonight's sunset, dusk, dawn (the config's twilight), flats windows and Moon."""

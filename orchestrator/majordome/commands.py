@@ -1,8 +1,8 @@
 """Operator commands: rows of `command`, each taken exactly once and answered in the row.
 
-The CLI (and later the web) queues a row; the orchestrator's `commands` job takes it with an
-atomic update (taken IS NULL -> now), runs it and stores `done`, `failed` or `refused` with the
-reason. A bad argument or an unsafe move is refused before anything moves.
+The CLI and the web queue a row for their telescope; that telescope's orchestrator's `commands`
+job takes it with an atomic update (taken IS NULL -> now), runs it and stores `done`, `failed`
+or `refused` with the reason. A bad argument or an unsafe move is refused before anything moves.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ class Refused(PyrosError):
 
 
 def queue(runtime, kind: str, arguments: dict | None = None, issued_by: str = "cli") -> int:
-    """Store a command row for the orchestrator; returns its id."""
+    """Store a command row for this telescope's orchestrator (`[telescope] name`: in a
+    network, another telescope's never takes it); returns its id."""
     if kind not in KINDS:
         raise Refused(f"unknown command {kind!r} (known: {', '.join(KINDS)})")
     with runtime.sessions.begin() as session:
         row = Command(
+            telescope=runtime.config.telescope.name,
             kind=kind,
             arguments=arguments or {},
             issued_by=issued_by,
@@ -69,16 +71,18 @@ def finish(runtime, command_id: int, status: str, result: str) -> None:
 
 @dataclass
 class CommandRunner:
-    """The `commands` job: takes every queued command, oldest first, and runs it."""
+    """The `commands` job: takes every queued command of its telescope, oldest first, and
+    runs it."""
 
     majordome: object
 
     def __call__(self) -> int:
         runtime = self.majordome.runtime
+        mine = Command.telescope == runtime.config.telescope.name
         with runtime.sessions() as session:
             ids = list(
                 session.scalars(
-                    select(Command.id).where(Command.taken.is_(None)).order_by(Command.id)
+                    select(Command.id).where(Command.taken.is_(None), mine).order_by(Command.id)
                 )
             )
         for command_id in ids:

@@ -60,6 +60,10 @@ class Command(Base):
 
     __tablename__ = "command"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # the telescope whose orchestrator takes it (a network shares one database)
+    telescope: Mapped[str] = mapped_column(
+        String(64), index=True, default="main", server_default="main"
+    )
     kind: Mapped[str] = mapped_column(String(32))
     arguments: Mapped[dict] = mapped_column(JSON, default=dict)
     issued_by: Mapped[str] = mapped_column(String(64), default="")

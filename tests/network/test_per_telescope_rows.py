@@ -10,6 +10,7 @@ page showed the other's state, and both orchestrators' first beats of a job coll
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +19,9 @@ from orchestrator.bootstrap import init_site
 from orchestrator.clock import ManualClock
 from orchestrator.config import default_config_text, parse_config, with_telescope
 from orchestrator.jobs import Watchdog, record_beat
+from orchestrator.majordome.commands import CommandRunner, queue
 from orchestrator.majordome.states import State, StateStore
-from orchestrator.model import JobHeartbeat, MajordomeState
+from orchestrator.model import Command, JobHeartbeat, MajordomeState
 from orchestrator.runtime import Runtime
 from orchestrator.status import system_status
 
@@ -80,6 +82,24 @@ def test_each_telescope_beats_and_restarts_only_its_own_jobs(tmp_path, pg_url):
                 select(JobHeartbeat).where(JobHeartbeat.name == "claims@west")
             )
             assert west_row.state == "late"
+    finally:
+        east.engine.dispose()
+        west.engine.dispose()
+
+
+def test_an_operator_command_is_taken_by_its_own_telescope_only(tmp_path, pg_url):
+    """A pause queued at east (its web page or CLI) must not pause west, which used to take
+    whichever queued command it read first."""
+    clock = ManualClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    east, west = (_runtime(tmp_path, pg_url, t, clock) for t in ("east", "west"))
+    try:
+        init_site(east, "admin-password-1")
+        init_site(west, None)
+        command_id = queue(east, "pause", issued_by="web:oscar")
+        assert CommandRunner(SimpleNamespace(runtime=west))() == 0  # west sees none of it
+        with east.sessions() as session:
+            row = session.get(Command, command_id)
+            assert (row.telescope, row.status, row.taken) == ("east", "queued", None)
     finally:
         east.engine.dispose()
         west.engine.dispose()
