@@ -1,6 +1,6 @@
-"""PNG previews of the frames for the dashboard: the FITS data block-averaged to at most
-PREVIEW_PX, stretched with astropy.visualization (ZScale interval, asinh stretch), written
-once to `<folders.data>/previews/` keyed by image id (and its path, should ids be reused).
+"""PNG previews of the frames for the dashboard (`orchestrator/pipeline/preview.py`, at most
+PREVIEW_PX), written once to `<folders.data>/previews/` keyed by image id (and its path,
+should ids be reused).
 
 `/images/<id>/preview.png`: the request's owner or an operator (calibration frames: operators).
 """
@@ -12,11 +12,11 @@ import os
 import threading
 from pathlib import Path
 
-import numpy as np
 from flask import Blueprint, abort, send_file
 from sqlalchemy import select
 
 from orchestrator.model import Image, Request, Sequence
+from orchestrator.pipeline.preview import png_preview
 from orchestrator.users import Permission
 from web.auth import api_user, runtime
 
@@ -29,40 +29,12 @@ def preview_name(image_id: int, path: str) -> str:
     return f"{image_id}-{hashlib.sha1(path.encode()).hexdigest()[:10]}.png"
 
 
-def _frame(path: Path) -> np.ndarray:
-    from astropy.io import fits
-
-    with fits.open(path, memmap=False) as hdus:
-        for hdu in hdus:
-            if hdu.data is not None and hdu.data.ndim == 2:
-                return np.asarray(hdu.data, dtype=np.float32)
-    raise ValueError(f"{path.name}: no 2-D image in the FITS file")
-
-
-def _shrink(data: np.ndarray, longest_px: int) -> np.ndarray:
-    """Block mean by an integer factor so that the longest side is at most `longest_px`."""
-    factor = int(np.ceil(max(data.shape) / longest_px))
-    if factor <= 1:
-        return data
-    h, w = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
-    return data[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
-
-
 def make_preview(fits_path: Path, out: Path, longest_px: int = PREVIEW_PX) -> Path:
     """Write the PNG preview of a FITS frame (atomically: a reader never sees half a file)."""
-    from astropy.visualization import AsinhStretch, ZScaleInterval
-    from PIL import Image as PILImage
-
-    data = _shrink(_frame(fits_path), longest_px)
-    data = np.where(np.isfinite(data), data, np.nanmedian(data))
-    # interval then stretch by hand: ImageNormalize would need matplotlib for this alone
-    low, high = ZScaleInterval().get_limits(data)
-    unit = np.clip((data - low) / max(high - low, 1e-9), 0.0, 1.0)
-    pixels = (AsinhStretch()(unit, clip=True) * 255).round().astype(np.uint8)
+    png = png_preview(fits_path, longest_px)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(f".{os.getpid()}.part")
-    # FITS rows go up from the bottom; a PNG's go down from the top
-    PILImage.fromarray(pixels[::-1]).save(partial, format="PNG", optimize=False)
+    partial.write_bytes(png)
     os.replace(partial, out)
     return out
 

@@ -9,8 +9,10 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
+from orchestrator.pipeline.preview import png_preview
 from orchestrator.report import plots
-from orchestrator.report.previews import preview_png
+
+PREVIEW_PX = 192  # the longest side of a preview in the report
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1100px;color:#222}
@@ -169,7 +171,10 @@ def _images(f: dict) -> str:
             f"{p['object'] or ''} {p['channel']} {p['filter'] or ''} {p['exposure_s']:g}s "
             f"{_hms(p['date_obs'])}"
         )
-        png = preview_png(Path(p["path"]))
+        try:
+            png = png_preview(Path(p["path"]), PREVIEW_PX)
+        except (OSError, ValueError):
+            png = None
         image = (
             _img(png, f"preview of image {p['image_id']}", "preview")
             if png
