@@ -65,6 +65,10 @@ class Image(Base):
     object_name: Mapped[str | None] = mapped_column(String(128))
     sequence_id: Mapped[int | None] = mapped_column(ForeignKey("sequence.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    # the telescope that took it (a network shares one database)
+    telescope: Mapped[str] = mapped_column(
+        String(64), index=True, default="main", server_default="main"
+    )
     calibrated_path: Mapped[str | None] = mapped_column(String(1024))
     # The image pipeline's queue (orchestrator/pipeline/queue.py): pending -> running -> done
     # or failed; a row is claimed by one UPDATE ... WHERE pipeline_state = 'pending'.

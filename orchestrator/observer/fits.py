@@ -243,6 +243,7 @@ def save_image(runtime: Runtime, data: np.ndarray, exposure: Exposure) -> Image:
             object_name=exposure.object_name,
             sequence_id=exposure.sequence_id,
             plan_id=exposure.plan_id,
+            telescope=runtime.config.telescope.name,
         )
         session.add(row)
         session.flush()

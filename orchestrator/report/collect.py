@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from orchestrator.majordome.night import times_for
-from orchestrator.model import Image, MajordomeHistory, MasterFrame
+from orchestrator.model import Image, MajordomeHistory, MajordomeState, MasterFrame
 from orchestrator.planner.night import Site, local_noon_utc
 from orchestrator.report import incidents, sequences
 from orchestrator.report.intervals import Interval, intersect, total_s, union
@@ -43,9 +43,11 @@ def night_window(config, night: date) -> tuple[datetime, datetime, object]:
 def night_facts(runtime, night: date) -> dict:
     """Everything the night report shows about `night` (the local date at dusk), JSON-able.
 
-    Keys: night, site, generated, window, timeline, weather, schedule, sequences, images,
-    alerts, calibrations, quota, faults, efficiency. Times are ISO 8601 UTC strings,
-    durations seconds.
+    Keys: night, site, generated, window, telescope, timeline, weather, schedule, sequences,
+    images, alerts, calibrations, quota, faults, efficiency. In a network (another telescope's
+    majordome row in the database) the timeline, schedules, images, sequences, quota and
+    faults are this telescope's (`[telescope] name`); the weather and alerts are the site's.
+    Times are ISO 8601 UTC strings, durations seconds.
 
     Efficiency = |U ∩ D ∩ S| / |D ∩ S| (None when D ∩ S is empty), where
     D = [dusk, dawn] at the site's twilight (the dark time; empty where there is none),
@@ -58,12 +60,18 @@ def night_facts(runtime, night: date) -> dict:
     config = runtime.config
     start, end, times = night_window(config, night)
     ymd = f"{night:%Y%m%d}"
+    telescope = config.telescope.name
     with runtime.sessions() as session:
         weather, safe = weather_facts(session, config, start, end)
-        images = _night_images(session, ymd, start, end)
-        schedule, planned_by_sequence = sequences.schedules(session, night, config.telescope.name)
+        images = _night_images(session, ymd, start, end, telescope)
+        schedule, planned_by_sequence = sequences.schedules(session, night, telescope)
         blocks = sequences.executions(images)
-        seqs = sequences.sequences(session, start, end, planned_by_sequence, blocks, images)
+        # in a network, only the sequences this telescope planned or took frames of
+        alone = not _other_telescopes(session, telescope)
+        seqs = sequences.sequences(
+            session, start, end, planned_by_sequence, blocks, images, changed=alone
+        )
+        charged = None if alone else {s["id"] for s in seqs}
         facts = {
             "night": night.isoformat(),
             "site": {
@@ -81,15 +89,16 @@ def night_facts(runtime, night: date) -> dict:
                 "sunrise": iso(times.sunrise),
                 "moon_illumination": round(times.moon_illumination, 3),
             },
-            "timeline": _timeline(session, start, end, config.telescope.name),
+            "telescope": telescope,
+            "timeline": _timeline(session, start, end, telescope),
             "weather": weather,
             "schedule": schedule,
             "sequences": seqs,
             "images": _images(images),
             "alerts": incidents.alerts(session, start, end),
             "calibrations": _calibrations(session, images, ymd),
-            "quota": sequences.quota(session, start, end),
-            "faults": incidents.faults(session, start, end, seqs, config.telescope.name),
+            "quota": sequences.quota(session, start, end, charged),
+            "faults": incidents.faults(session, start, end, seqs, telescope),
         }
     dark = [(max(times.dusk, start), min(times.dawn, end))] if times.dusk and times.dawn else []
     facts["efficiency"] = _efficiency(dark, safe, images)
@@ -133,15 +142,21 @@ def _timeline(session, start: datetime, end: datetime, telescope: str = "main") 
     return {"initial_state": initial, "transitions": transitions, "state_s": dict(durations)}
 
 
-def _night_images(session, ymd: str, start: datetime, end: datetime) -> list[Image]:
+def _night_images(session, ymd: str, start: datetime, end: datetime, telescope: str):
     in_window = and_(Image.night.is_(None), Image.date_obs >= start, Image.date_obs <= end)
     return list(
         session.scalars(
             select(Image)
-            .where(or_(Image.night == ymd, in_window))
+            .where(or_(Image.night == ymd, in_window), Image.telescope == telescope)
             .order_by(Image.date_obs, Image.id)
         )
     )
+
+
+def _other_telescopes(session, telescope: str) -> bool:
+    """A network shares this database: another telescope has its own majordome row."""
+    other = select(MajordomeState.telescope).where(MajordomeState.telescope != telescope)
+    return session.scalar(other.limit(1)) is not None
 
 
 def _images(images: list[Image]) -> dict:

@@ -285,6 +285,8 @@ def _faults(f: dict) -> str:
 def render_html(facts: dict) -> str:
     """The page for one night's facts (see collect.night_facts)."""
     site = escape(facts["site"]["name"])
+    if facts.get("telescope", "main") != "main":  # a network: each telescope its report
+        site += escape(f", telescope {facts['telescope']}")
     sections = [
         ("Summary", _summary(facts)),
         ("Majordome timeline", _timeline(facts)),

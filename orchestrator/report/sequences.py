@@ -126,12 +126,15 @@ def _outcome(sequence: Sequence, executed: list[dict]) -> str:
     return "failed, back to the pool" if executed else "not observed"
 
 
-def sequences(session, start, end, planned, blocks, images) -> list[dict]:
+def sequences(session, start, end, planned, blocks, images, changed: bool = True) -> list[dict]:
+    """The night's sequences: planned tonight, observed tonight and (`changed`: a single
+    telescope, whose every status change is its own) any whose status changed tonight."""
     ids = set(planned) | set(blocks)
-    changed = select(Sequence.id).where(
-        Sequence.status_changed >= start, Sequence.status_changed <= end
-    )
-    ids |= set(session.scalars(changed))
+    if changed:
+        moved = select(Sequence.id).where(
+            Sequence.status_changed >= start, Sequence.status_changed <= end
+        )
+        ids |= set(session.scalars(moved))
     light = Counter(i.sequence_id for i in images if i.image_type == "light" and i.sequence_id)
     out = []
     query = (
@@ -169,15 +172,18 @@ def sequences(session, start, end, planned, blocks, images) -> list[dict]:
     return out
 
 
-def quota(session, start: datetime, end: datetime) -> list[dict]:
+def quota(session, start: datetime, end: datetime, among: set[int] | None = None) -> list[dict]:
     """Hours charged tonight per program: sequences executed tonight, and those failed by the
-    request's own fault (a failure that is not the user's is refunded and back to the pool)."""
+    request's own fault (a failure that is not the user's is refunded and back to the pool);
+    only those of `among` when given (a network: this telescope's)."""
+    only = () if among is None else (Sequence.id.in_(among),)
     charged = session.scalars(
         select(Sequence)
         .where(
             Sequence.status.in_([S.EXECUTED, S.FAILED]),
             Sequence.status_changed >= start,
             Sequence.status_changed <= end,
+            *only,
         )
         .options(
             selectinload(Sequence.request).selectinload(Request.program),

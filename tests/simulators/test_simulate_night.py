@@ -80,8 +80,11 @@ def story(night) -> str:
     (starts, ends, pre-emptions, alerts, restarts), then the end of the run's output."""
     done, run, folder = night
     logs = "".join(p.read_text() for p in sorted((run / "logs").glob("orchestrator*.log")))
-    keys = (" starts", "executed", "failed", "pre-empt", "alert", "lease", "recover", "majordome ")
-    lines = [line[11:260] for line in logs.splitlines() if any(k in line for k in keys)]
+    keys = (" starts", "executed", "failed", "pre-empt", "alert", "lease", "recover", "-> ")
+    lines = [
+        line[11:260] for line in logs.splitlines()
+        if " orchestrator." in line and any(k in line for k in keys)
+    ]  # fmt: skip
     return "\n".join(lines[:100]) + "\n" + done.stdout[-1500:] + done.stderr[-1500:]
 
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import types
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from orchestrator import db
 from orchestrator.cli import cli
 from orchestrator.clock import ManualClock
-from orchestrator.majordome.states import State
+from orchestrator.config import with_telescope
+from orchestrator.majordome.states import State, StateStore
+from orchestrator.observer.fits import Exposure, save_image
 from orchestrator.report import last_night, night_facts, write_after_night, write_night_report
+from orchestrator.runtime import Runtime
 from tests.conftest import make_runtime
 from tests.helpers import wait_for
 from tests.orchestrator.report.night_rows import HOLE, MIN, NIGHT, RAIN, build_night
@@ -260,3 +265,44 @@ def test_the_operator_report_command_writes_the_text_and_the_night_report(night_
     html_path = rt.config.folders.reports / "night-2026-11-24.html"
     assert str(html_path) in answer and html_path.exists()
     assert "night-report-" in answer  # the short text summary too
+
+
+def test_in_a_network_each_telescope_reports_its_own_frames_and_sequences(night_db, tmp_path):
+    """Two telescopes on one database: west took one frame of the sequence main never
+    observed. Main's report stays as it was; west's has that frame and that sequence only
+    (the report used to count every telescope's frames and sequences)."""
+    with sqlite3.connect(night_db.tmp / "pyros.db") as source:  # the WAL's pages too
+        with sqlite3.connect(tmp_path / "pyros.db") as copy:
+            source.backup(copy)
+    clock = ManualClock(datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
+    main = make_runtime(tmp_path / "main", clock, f"sqlite:///{tmp_path / 'pyros.db'}")
+    west = Runtime(with_telescope(main.config, "west"), clock)
+    try:
+        StateStore(west).move(State.NIGHT_WAITING, "night")  # west's own majordome row
+        unobserved = night_db.rows.unobserved_id
+        save_image(
+            west,
+            np.full((32, 32), 1000.0),
+            Exposure(
+                channel="VIS",
+                image_type="light",
+                date_obs=night_db.rows.dusk + 200 * MIN,
+                exposure_s=60.0,
+                filter_name="r",
+                object_name="west's frame",
+                sequence_id=unobserved,
+            ),
+        )
+        mine, theirs = night_facts(main, NIGHT), night_facts(west, NIGHT)
+    finally:
+        main.engine.dispose()
+        west.engine.dispose()
+    assert (mine["telescope"], theirs["telescope"]) == ("main", "west")
+    assert mine["images"] == night_db.facts["images"]
+    assert mine["sequences"] == night_db.facts["sequences"]
+    assert theirs["images"]["science"] == [
+        {"channel": "VIS", "filter": "r", "count": 1, "exposure_s": 60.0}
+    ]
+    (sequence,) = theirs["sequences"]
+    assert (sequence["id"], sequence["frames_taken"]) == (unobserved, 1)
+    assert theirs["schedule"]["schedules"] == [] and theirs["quota"] == []

@@ -1,4 +1,4 @@
-"""operator commands per telescope
+"""operator commands and images per telescope
 
 Revision ID: 832402460957
 Revises: 19e99fb5ea36
@@ -23,9 +23,17 @@ def upgrade() -> None:
             sa.Column("telescope", sa.String(length=64), server_default="main", nullable=False)
         )
         batch_op.create_index(batch_op.f("ix_command_telescope"), ["telescope"], unique=False)
+    with op.batch_alter_table("image", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("telescope", sa.String(length=64), server_default="main", nullable=False)
+        )
+        batch_op.create_index(batch_op.f("ix_image_telescope"), ["telescope"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("image", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_image_telescope"))
+        batch_op.drop_column("telescope")
     with op.batch_alter_table("command", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_command_telescope"))
         batch_op.drop_column("telescope")
