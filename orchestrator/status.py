@@ -73,7 +73,12 @@ def system_status(runtime: Runtime) -> dict[str, Any]:
                 "object": i.object_name,
                 "path": i.path,
             }
-            for i in session.scalars(select(Image).order_by(Image.id.desc()).limit(5))
+            for i in session.scalars(
+                select(Image)
+                .where(Image.telescope == runtime.config.telescope.name)  # a network: its own
+                .order_by(Image.id.desc())
+                .limit(5)
+            )
         ]
     status["automation"] = _automation(runtime)
     return status
