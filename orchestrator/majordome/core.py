@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from orchestrator.errors import IllegalTransition
 from orchestrator.majordome import preempt as preemption
@@ -124,7 +124,11 @@ class Majordome:
         return found
 
     def _due(self) -> tuple[int | None, set[int]]:
-        """(the first due sequence free for this telescope, the due ones another claims)."""
+        """(the first due sequence free for this telescope, the due ones another claims).
+
+        An entry is due while its slot spans now; an urgent one (an alert's) from its start
+        until its sequence's window ends, first: a slot missed while the telescope was busy
+        or the process restarting must not make an alert wait for the next re-plan."""
         now = self.now()
         telescope = self.claims.telescope
         latest = (
@@ -145,10 +149,13 @@ class Majordome:
                 .where(
                     ScheduleEntry.schedule_id == latest,
                     ScheduleEntry.start <= now,
-                    ScheduleEntry.end > now,
+                    or_(
+                        ScheduleEntry.end > now,
+                        and_(Sequence.is_urgent.is_(True), Sequence.window_end > now),
+                    ),
                     Sequence.status.in_((S.PLANNED, S.EXECUTING)),
                 )
-                .order_by(ScheduleEntry.start)
+                .order_by(Sequence.is_urgent.desc(), ScheduleEntry.start)
             ).all()
         taken = {sid for sid, _, free in rows if not free}
         first = next((sid for sid, status, free in rows if free and status == S.PLANNED), None)
