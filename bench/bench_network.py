@@ -31,26 +31,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from orchestrator import db  # noqa: E402
 from orchestrator.clock import ManualClock  # noqa: E402
 from orchestrator.config import default_config_text, parse_config, with_telescope  # noqa: E402
 from orchestrator.errors import IllegalTransition  # noqa: E402
+from orchestrator.majordome.core import due_rows  # noqa: E402
 from orchestrator.model import (  # noqa: E402
     Album,
     Channel,
     Plan,
     Request,
     Role,
-    Schedule,
-    ScheduleEntry,
     Sequence,
     SequenceStatus,
     User,
     UserLevel,
 )
-from orchestrator.network.claim import Claims, free_for  # noqa: E402
+from orchestrator.network.claim import Claims  # noqa: E402
 from orchestrator.observer import progress  # noqa: E402
 from orchestrator.planner.night import Site  # noqa: E402
 from orchestrator.planner.service import replan, tonight  # noqa: E402
@@ -147,27 +146,10 @@ class Telescope(threading.Thread):
         self.replans_s.append(time.monotonic() - started)
 
     def due(self) -> tuple[list[int], set[int]]:
-        """(due sequences free for this telescope, due ones another telescope claims)."""
-        now = self.runtime.clock.now()
+        """(due sequences free for this telescope, due ones another telescope claims): the
+        majordome's own query."""
         with self.runtime.sessions() as session:
-            latest = session.scalar(
-                select(func.max(Schedule.id)).where(Schedule.telescope == self.name)
-            )
-            rows = session.execute(
-                select(
-                    ScheduleEntry.sequence_id,
-                    Sequence.status,
-                    free_for(self.name, self.claims.now()),
-                )
-                .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
-                .where(
-                    ScheduleEntry.schedule_id == latest,
-                    ScheduleEntry.start <= now,
-                    ScheduleEntry.end > now,
-                    Sequence.status.in_((S.PLANNED, S.EXECUTING)),
-                )
-                .order_by(ScheduleEntry.start)
-            ).all()
+            rows = due_rows(session, self.name, self.runtime.clock.now(), self.claims.now())
         free = [sid for sid, status, ok in rows if ok and status == S.PLANNED]
         return free, {sid for sid, _, ok in rows if not ok}
 

@@ -124,39 +124,9 @@ class Majordome:
         return found
 
     def _due(self) -> tuple[int | None, set[int]]:
-        """(the first due sequence free for this telescope, the due ones another claims).
-
-        An entry is due while its slot spans now; an urgent one (an alert's) from its start
-        until its sequence's window ends, first: a slot missed while the telescope was busy
-        or the process restarting must not make an alert wait for the next re-plan."""
-        now = self.now()
-        telescope = self.claims.telescope
-        latest = (
-            select(Schedule.id)
-            .where(Schedule.telescope == telescope)
-            .order_by(Schedule.created.desc(), Schedule.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        """(the first due sequence free for this telescope, the due ones another claims)."""
         with self.runtime.sessions() as session:
-            rows = session.execute(
-                select(
-                    ScheduleEntry.sequence_id,
-                    Sequence.status,
-                    free_for(telescope, self.claims.now()),
-                )
-                .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
-                .where(
-                    ScheduleEntry.schedule_id == latest,
-                    ScheduleEntry.start <= now,
-                    or_(
-                        ScheduleEntry.end > now,
-                        and_(Sequence.is_urgent.is_(True), Sequence.window_end > now),
-                    ),
-                    Sequence.status.in_((S.PLANNED, S.EXECUTING)),
-                )
-                .order_by(Sequence.is_urgent.desc(), ScheduleEntry.start)
-            ).all()
+            rows = due_rows(session, self.claims.telescope, self.now(), self.claims.now())
         taken = {sid for sid, _, free in rows if not free}
         first = next((sid for sid, status, free in rows if free and status == S.PLANNED), None)
         return first, taken
@@ -368,3 +338,35 @@ class Majordome:
             sequence = session.get(Sequence, sequence_id)
             if sequence is not None and sequence.status == S.FAILED:
                 sequence.retry(self.now(), reason)
+
+
+def due_rows(session, telescope: str, now: datetime, claim_now: datetime) -> list[tuple]:
+    """(sequence id, status, free for `telescope`) of the due entries of its newest schedule,
+    in the order they should start.
+
+    An entry is due while its slot spans now; an urgent one (an alert's) from its start
+    until its sequence's window ends, first: a slot missed while the telescope was busy or
+    the process restarting must not make an alert wait for the next re-plan."""
+    latest = (
+        select(Schedule.id)
+        .where(Schedule.telescope == telescope)
+        .order_by(Schedule.created.desc(), Schedule.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return list(
+        session.execute(
+            select(ScheduleEntry.sequence_id, Sequence.status, free_for(telescope, claim_now))
+            .join(Sequence, Sequence.id == ScheduleEntry.sequence_id)
+            .where(
+                ScheduleEntry.schedule_id == latest,
+                ScheduleEntry.start <= now,
+                or_(
+                    ScheduleEntry.end > now,
+                    and_(Sequence.is_urgent.is_(True), Sequence.window_end > now),
+                ),
+                Sequence.status.in_((S.PLANNED, S.EXECUTING)),
+            )
+            .order_by(Sequence.is_urgent.desc(), ScheduleEntry.start)
+        ).all()
+    )
