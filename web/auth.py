@@ -2,11 +2,14 @@
 
 Pages use the session; `/api` also takes `Authorization: Bearer <token>` (tokens made on the
 profile page) or HTTP basic (scripts). A write through the API with only the session cookie
-must carry the CSRF token (header X-CSRFToken), like a form.
+must carry the CSRF token (header X-CSRFToken), like a form. A token or basic log-in goes to
+the users' history once an hour per user, way and address (a script calls every few seconds).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import wraps
 
@@ -26,6 +29,8 @@ login_manager.login_view = "accounts.login"
 login_manager.login_message = "Please log in to see this page."
 csrf = CSRFProtect()
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_LOGIN_EVERY_S = 3600.0  # one history line per (user, way, address) and hour
+_api_logins_lock = threading.Lock()
 
 
 class Unauthorized(Exception):
@@ -102,8 +107,25 @@ def api_user() -> WebUser:
         user = current_user._get_current_object()
     if user is None:
         raise Unauthorized()
+    if auth is not None and auth.type in ("bearer", "basic"):
+        _note_api_login(user.username, "API token" if auth.type == "bearer" else "HTTP basic")
     g.api_user = user
     return user
+
+
+def _note_api_login(username: str, way: str) -> None:
+    """The users' history shows API log-ins too, at most once an hour per user, way, address."""
+    from web.history import record  # history reads the runtime through this module
+
+    address = client_address()
+    key, now = (username, way, address), time.monotonic()
+    with _api_logins_lock:  # the app's own memory: one web process, one app
+        seen = current_app.extensions.setdefault("pyros_api_logins", {})
+        last = seen.get(key)
+        if last is not None and now - last < API_LOGIN_EVERY_S:
+            return
+        seen[key] = now
+    record(username, f"logged in by {way} from {address}")
 
 
 def optional_api_user() -> WebUser | None:

@@ -4,12 +4,15 @@ named and nothing written; refusals (role, CSRF) change nothing."""
 
 from __future__ import annotations
 
+import base64
+
 import jsonschema
 import pytest
 from sqlalchemy import select
 
+from orchestrator.accounts import create_token
 from orchestrator.majordome.commands import queue
-from orchestrator.model import Country, ScientificProgram
+from orchestrator.model import Country, ScientificProgram, User
 from simulators.plc_simulator import PlcSimulator
 from tests.orchestrator.request_helpers import ADMIN_PASSWORD, PASSWORD
 from tests.web.control_site import control_site
@@ -128,3 +131,24 @@ def test_programs_and_countries_are_edited_with_each_field_checked(site, admin):
     assert 'id="program-ROUTINE-2027"' in page and 'value="Chile"' in page
     history = admin.get("/admin/history?user=admin&what=admin").get_data(as_text=True)
     assert "program &#39;ROUTINE&#39; renamed &#39;ROUTINE-2027&#39;" in history
+
+
+def test_api_log_ins_are_in_the_history_once_an_hour(site, admin):
+    """A script calling every few seconds by token or basic auth: one history line per user,
+    way and address, not one per call; a refused call writes none."""
+    with site.sessions.begin() as session:
+        oscar = session.scalar(select(User).where(User.username == "oscar"))
+        _, secret = create_token(session, oscar, "script", site.clock.now())
+    client = web_client(site)  # one app: one web process
+    basic = {"Authorization": "Basic " + base64.b64encode(f"oscar:{PASSWORD}".encode()).decode()}
+    bearer = {"Authorization": f"Bearer {secret}"}
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"oscar:wrong-password").decode()}
+    for headers in (basic, basic, bearer, bearer, bearer):
+        assert client.get("/api/majordome", headers=headers).status_code == 200
+    assert client.get("/api/majordome", headers=wrong).status_code == 401
+    events = admin.get("/api/admin/history?user=oscar&what=login").get_json()["events"]
+    details = [e["detail"] for e in events if "logged in by" in e["detail"]]
+    assert sorted(details) == [
+        "logged in by API token from 127.0.0.1",
+        "logged in by HTTP basic from 127.0.0.1",
+    ]
