@@ -9,6 +9,7 @@ a move is kept only if the night's value strictly grows, so it cannot score belo
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,10 @@ SEARCH_WORK = 40_000_000
 
 
 NEAR_DROP = 15
+
+# What the search did, for the benchmarks and the tests of its bounds (never read by the
+# search): "spot" window pricings, "relocate" / "drop" / "chain" tries. Cleared by the caller.
+WORK: Counter[str] = Counter()
 
 
 def budget(count: int, most: int) -> int:
@@ -78,6 +83,7 @@ class _Timeline:
     def spot(self, u: int, below: float) -> tuple[float, int, int, float] | None:
         """The cheapest (lost value, first, end, start_s) to put u, displacing < `below`."""
         placer = self.placer
+        WORK["spot"] += 1
         if self.dirty:
             self._refresh()
         dur = placer.specs[u].duration_s
@@ -146,6 +152,7 @@ def improve(
             if chain_tries <= 0 or not displace:
                 continue
             chain_tries -= 1
+            WORK["chain"] += 1
             # one level deeper: displace entries each worth less than u, re-place them elsewhere
             top = float(np.diff(line.worth).max(initial=0.0))
             found = line.spot(u, math.inf if top < value[u] else value[u] * 4)
@@ -205,6 +212,7 @@ def relocate(
         if here is None or placer.items[here].pinned:
             continue
         tries -= 1
+        WORK["relocate"] += 1
         old = placer.items[here]
         lo_s, hi_s = old.start_s - line.pad_s, old.start_s + old.duration_s + line.pad_s
         near = [
@@ -270,6 +278,7 @@ def drop(
         if here is None or x in protected or placer.items[here].pinned:
             continue
         tries -= 1
+        WORK["drop"] += 1
         old = placer.items[here]
         lo_s, hi_s = old.start_s - pad_s, old.start_s + old.duration_s + pad_s
         near = [
