@@ -100,10 +100,13 @@ class _Timeline:
         hi = np.searchsorted(starts, t + dur + self.pad_s, side="left")
         lost = worth[hi] - worth[lo]
         ok = (locked[hi] == locked[lo]) & (lost < below - EPS * max(below, 1.0))
-        if not ok.any():
+        idx = np.flatnonzero(ok)
+        if not idx.size:
             return None
-        # the cheapest displacement; ties: fewest entries moved, then the earliest start
-        k = np.lexsort((t, hi - lo, np.where(ok, lost, np.inf)))[0]
+        # the cheapest displacement; ties: fewest entries moved, then the earliest start (t
+        # ascends, and argmin takes the first of equals)
+        cheapest = idx[lost[idx] == lost[idx].min()]
+        k = cheapest[np.argmin(hi[cheapest] - lo[cheapest])]
         return float(lost[k]), int(lo[k]), int(hi[k]), float(t[k])
 
     def apply(self, u: int, q0: int, q1: int, start_s: float) -> list[int]:

@@ -67,9 +67,17 @@ class _Placer:
         ).reshape(len(specs), 3)
         self.items: list[_Item] = []
         self._chains: tuple[np.ndarray, np.ndarray] | None = None
+        self._overhead: dict[tuple[int, int], float] = {}
 
     # -- overheads and allowed starts ---------------------------------------------------------
     def overhead_s(self, a: int, b: int) -> float:
+        # the search asks for the same pairs again and again (chains, inserts): remember them
+        found = self._overhead.get((a, b))
+        if found is None:
+            found = self._overhead[a, b] = self._compute_overhead_s(a, b)
+        return found
+
+    def _compute_overhead_s(self, a: int, b: int) -> float:
         sep_deg = math.degrees(math.acos(max(-1.0, min(1.0, float(self.xyz[a] @ self.xyz[b])))))
         total = 0.0
         if sep_deg > 1e-4:
