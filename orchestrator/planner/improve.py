@@ -31,11 +31,20 @@ class Item:
 # schedule does not depend on the machine.
 SEARCH_WORK = 40_000_000
 
+# Relocations and drops are also bounded by what a try really costs, counted in spot
+# evaluations (`_Timeline.spot`, one numpy pass over a sequence's allowed starts, ~20 us): a
+# relocation try prices every unplaced neighbour of the time it frees, and when every window
+# spans the night that is the whole pool. A `candidates` pass (Python, over the placed entries)
+# counts one spot per SPOT_ENTRIES entries. Per call; a count, never a clock.
+SPOT_ENTRIES = 5
+RELOCATE_WORK = 1500
+DROP_WORK = 1500
 
 NEAR_DROP = 15
 
 # What the search did, for the benchmarks and the tests of its bounds (never read by the
-# search): "spot" window pricings, "relocate" / "drop" / "chain" tries. Cleared by the caller.
+# search): "spot" window pricings; "relocate" / "drop" / "chain" tries; "relocate work" /
+# "drop work" their spot-equivalents and "relocate calls" / "drop calls". Cleared by the caller.
 WORK: Counter[str] = Counter()
 
 
@@ -60,6 +69,7 @@ class _Timeline:
         self.end_s = placer.grid.n * placer.step
         self._allowed: dict[int, np.ndarray] = {}
         self.dirty = True
+        self.spots = 0  # spot evaluations so far: the unit of the work budgets
 
     def _refresh(self) -> None:
         items = self.placer.items
@@ -84,6 +94,7 @@ class _Timeline:
         """The cheapest (lost value, first, end, start_s) to put u, displacing < `below`."""
         placer = self.placer
         WORK["spot"] += 1
+        self.spots += 1
         if self.dirty:
             self._refresh()
         dur = placer.specs[u].duration_s
@@ -139,6 +150,9 @@ def improve(
         chain_tries = budget(len(specs), 400)
     pool = sorted(set(pool), key=lambda j: (-value[j], specs[j].id))
     moves = 0
+    # a try is a pure function of the night and u, and a failed one leaves the night as it was:
+    # u failed at night `failed[u]` (numbered by moves kept) fails again while no move is kept
+    night, failed = 0, {}
     for _ in range(max_rounds):
         changed = False
         displaced: list[int] = []
@@ -147,10 +161,14 @@ def improve(
                 line._refresh()
             if u in line.placed:
                 continue
+            if failed.get(u) == night:
+                chain_tries -= 1 if chain_tries > 0 and displace else 0  # as the try would
+                continue
+            failed[u] = night
             found = line.spot(u, value[u] if displace else 0.5 * EPS)
             if found is not None:
                 displaced.extend(line.apply(u, *found[1:]))
-                moves, changed = moves + 1, True
+                moves, changed, night = moves + 1, True, night + 1
                 continue
             if chain_tries <= 0 or not displace:
                 continue
@@ -176,7 +194,7 @@ def improve(
             if gain > EPS * max(value[u], 1.0):
                 placed = {it.j for it in placer.items}
                 displaced.extend(j for j in out + second if j not in placed)
-                moves, changed = moves + 1, True
+                moves, changed, night = moves + 1, True, night + 1
             else:
                 placer.items, placer._chains, line.dirty = saved, None, True
         placed = {it.j for it in placer.items}
@@ -190,14 +208,24 @@ def improve(
 
 
 def relocate(
-    placer, pool: list[int], value: np.ndarray, protected: set[int], tries: int | None = None
+    placer,
+    pool: list[int],
+    value: np.ndarray,
+    protected: set[int],
+    tries: int | None = None,
+    work: int | None = None,
 ) -> int:
     """Move a placed entry elsewhere (shifting its new neighbours) when the time it frees takes
-    unplaced sequences worth more than what they displace; kept only for a strict gain."""
+    unplaced sequences worth more than what they displace; kept only for a strict gain.
+
+    At most `tries` entries moved and `work` spot-equivalents spent (see RELOCATE_WORK)."""
     line = _Timeline(placer, value, protected)
     specs, step = placer.specs, placer.step
     if tries is None:
         tries = budget(len(specs), 200)
+    if work is None:
+        work = RELOCATE_WORK
+    WORK["relocate calls"] += 1
     near_max = budget(len(specs), 1000)  # unplaced sequences tried in the time freed
     can = placer.vis.can_start
     rows = np.arange(can.shape[0])
@@ -215,16 +243,23 @@ def relocate(
         if here is None or placer.items[here].pinned:
             continue
         tries -= 1
-        WORK["relocate"] += 1
         old = placer.items[here]
         lo_s, hi_s = old.start_s - line.pad_s, old.start_s + old.duration_s + line.pad_s
         near = [
             int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
             if int(j) in pool_set and value[j] > 0
         ]  # fmt: skip
-        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
         if not near:
             continue
+        # the try's cost: where x may go, then pricing each neighbour in the time x frees
+        cost = 1 + len(placer.items) // SPOT_ENTRIES
+        if work < cost + 1:
+            break
+        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[: min(near_max, work - cost)]
+        WORK["relocate"] += 1
+        work -= cost
+        WORK["relocate work"] += cost
+        spots = line.spots
         saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
         del placer.items[here]
         placer._chains = None
@@ -247,6 +282,8 @@ def relocate(
             if found is not None:
                 out.extend(line.apply(u, *found[1:]))
                 gain += value[u] - found[0]
+        work -= line.spots - spots
+        WORK["relocate work"] += line.spots - spots
         if gain > EPS * max(value[x], 1.0):
             line.dirty = True
             line._refresh()
