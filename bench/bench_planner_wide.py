@@ -1,16 +1,18 @@
 """Planner benchmark, wide windows: 200 sequences whose windows are the whole night.
 
     .venv/bin/python bench/bench_planner_wide.py [--sizes 200] [--seeds 3] [--repeats 3]
-        [--bound-time-limit 0]
+        [--duration-s S] [--bound-time-limit 0]
 
 The pool of the network bench (`bench_network_night.py`): random targets, each up (45-85° at
 transit) at a random time of the night, windows of the whole night, durations 5-30 min,
-priorities 1-10, min altitude 30°. Every sequence's visibility then spans hours, so every move
-of the local search has the whole pool as neighbours: the case where the search's work must be
-bounded by what it really does. Prints the planning time of a re-plan in a running process
-(night grid and targets cached: the orchestrator re-plans after every sequence end), its CPU
-time, the load average, the score, and the search's work counters (`improve.WORK`);
-`--bound-time-limit S` adds CP-SAT's proven bound (`bound.prove`) as the quality yardstick.
+priorities 1-10, min altitude 30° (`--duration-s 240`: every sequence 4 min, as in the network
+bench, so that ~140 of the 200 fit and each move re-times ~140 entries). Every sequence's
+visibility spans hours, so every move of the local search has the whole pool as neighbours:
+the case where the search's work must be bounded by what it really does. Prints the planning
+time of a re-plan in a running process (night grid and targets cached: the orchestrator
+re-plans after every sequence end), its CPU time, the load average, the score, and the
+search's work counters (`improve.WORK`); `--bound-time-limit S` adds CP-SAT's proven bound
+(`bound.prove`) as the quality yardstick.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from orchestrator.planner.scheduler import plan_night  # noqa: E402
 from orchestrator.planner.spec import SequenceSpec  # noqa: E402
 
 
-def wide_sequences(count: int, seed: int) -> list[SequenceSpec]:
+def wide_sequences(count: int, seed: int, duration_s: float | None = None) -> list[SequenceSpec]:
     """Each target transits at a random time of the night (1 h from either end) at 45-85°
     altitude; every window is the whole night (dusk to dawn of the bench's twilight)."""
     rng = np.random.default_rng(seed)
@@ -47,12 +49,13 @@ def wide_sequences(count: int, seed: int) -> list[SequenceSpec]:
         lst_deg = math.degrees(float(np.interp(when, times, np.unwrap(grid.lst_rad)))) % 360
         altitude = rng.uniform(45, 85)
         dec = SITE.latitude_deg + (90 - altitude) * (1 if rng.random() < 0.5 else -1)
+        minutes = int(rng.integers(5, 31))  # drawn always: --duration-s keeps the same targets
         specs.append(
             SequenceSpec(
                 id=f"w{seed}-{i:04d}",
                 ra_deg=lst_deg,
                 dec_deg=float(np.clip(dec, -89.0, 89.0)),
-                duration_s=float(rng.integers(5, 31) * 60),
+                duration_s=duration_s or minutes * 60.0,
                 priority=float(rng.integers(1, 11)),
                 window_start=from_unix(dusk),
                 window_end=from_unix(dawn),
@@ -67,6 +70,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[200])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="warm re-plans timed per seed")
+    parser.add_argument("--duration-s", type=float, default=None, help="all the same duration")
     parser.add_argument("--bound-time-limit", type=float, default=0.0, help="0: no CP-SAT")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -82,7 +86,7 @@ def main() -> None:
     print("-" * len(header))
     for size in args.sizes:
         for k in range(args.seeds):
-            specs = wide_sequences(size, 7000 + 1000 * size + k)
+            specs = wide_sequences(size, 7000 + 1000 * size + k, args.duration_s)
             t0 = time.perf_counter()
             first = plan_night(grid, specs, OVERHEADS, default_twilight=TWILIGHT)
             first_s = time.perf_counter() - t0

@@ -38,7 +38,7 @@ SEARCH_WORK = 40_000_000
 # counts one spot per SPOT_ENTRIES entries. Per call; a count, never a clock.
 SPOT_ENTRIES = 5
 RELOCATE_WORK = 1500
-DROP_WORK = 1500
+DROP_WORK = 5000  # per call; drop runs once, on the best night
 
 NEAR_DROP = 15
 
@@ -120,6 +120,46 @@ class _Timeline:
         k = cheapest[np.argmin(hi[cheapest] - lo[cheapest])]
         return float(lost[k]), int(lo[k]), int(hi[k]), float(t[k])
 
+    def meets(
+        self, rows: list[int], spans: list[tuple[float, float]], most: int
+    ) -> tuple[np.ndarray | None, int]:
+        """Which rows have a start, its window meeting one of `spans` (lo_s, hi_s), where `spot`
+        would put them (displacing less than their value): one numpy pass for all the rows,
+        so that a relocation prices only those. Also the pass's cost in spot-equivalents (a
+        spot passes over at most a night of grid points); (None, 0) if above `most`."""
+        placer = self.placer
+        step, n, pad = placer.step, placer.grid.n, self.pad_s
+        dur = np.array([placer.specs[j].duration_s for j in rows])
+        cols, lows, highs = [], [], []
+        for lo_s, hi_s in _merged(spans):
+            i0 = max(0, math.ceil((lo_s - pad - dur.max()) / step))
+            i1 = min(n - 1, math.floor((hi_s + pad) / step))
+            if i1 >= i0:
+                cols.append(np.arange(i0, i1 + 1))
+                lows.append(np.full(i1 + 1 - i0, lo_s))
+                highs.append(np.full(i1 + 1 - i0, hi_s))
+        width = sum(len(c) for c in cols)
+        cost = 1 + len(rows) * width // n
+        if cost > most:
+            return None, 0
+        if self.dirty:
+            self._refresh()
+        if not width:
+            return np.zeros(len(rows), bool), cost
+        i = np.concatenate(cols)
+        t = i * step
+        end = t[None, :] + dur[:, None]
+        rows_a = np.array(rows, dtype=int)
+        meet = placer.vis.can_start[rows_a[:, None], i[None, :]]
+        meet &= (end + pad >= np.concatenate(lows)) & (t <= np.concatenate(highs) + pad)
+        lo = np.searchsorted(self.ends, t - pad, side="right")[None, :]
+        hi = np.searchsorted(self.starts, end + pad, side="left")
+        lost = self.worth[hi] - self.worth[lo]
+        below = self.value[rows_a][:, None]
+        ok = meet & (self.locked[hi] == self.locked[lo])
+        ok &= lost < below - EPS * np.maximum(below, 1.0)
+        return ok.any(axis=1), cost
+
     def apply(self, u: int, q0: int, q1: int, start_s: float) -> list[int]:
         items = self.placer.items
         out = [it.j for it in items[q0:q1]]
@@ -128,6 +168,17 @@ class _Timeline:
         self.placer._chains = None
         self.dirty = True
         return out
+
+
+def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of overlapping (lo, hi) spans, sorted."""
+    out: list[tuple[float, float]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def improve(
@@ -251,15 +302,15 @@ def relocate(
         ]  # fmt: skip
         if not near:
             continue
-        # the try's cost: where x may go, then pricing each neighbour in the time x frees
+        # the try's cost: where x may go (a pass over the entries), then pricing the
+        # neighbours in the time x frees (`meets`), then a spot for each that may fill it
         cost = 1 + len(placer.items) // SPOT_ENTRIES
-        if work < cost + 1:
+        if work < cost + 2:
             break
-        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[: min(near_max, work - cost)]
+        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
         WORK["relocate"] += 1
         work -= cost
         WORK["relocate work"] += cost
-        spots = line.spots
         saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
         del placer.items[here]
         placer._chains = None
@@ -272,18 +323,35 @@ def relocate(
         k = int(np.lexsort((far[:, 1], -np.abs(far[:, 1] - old.start_s)))[0])
         placer.insert(x, int(far[k, 0]), float(far[k, 1]))
         line.dirty = True
+        # where the night changed: the time x freed, where it went with the entries it pushed,
+        # then where each filler goes (with what it displaces); only there can a sequence the
+        # search could not place before now find room
+        was = {it.j: it.start_s for it in saved}
+        pushed = [it for it in placer.items if was.get(it.j) != it.start_s]
+        spans = [(lo_s, hi_s), _span(pushed, line.pad_s)]
         gain, out = 0.0, []
-        for u in near:
-            if line.dirty:
-                line._refresh()
-            if u in line.placed:
+        fills: dict[int, bool] = {}
+        for q, u in enumerate(near):
+            if line.dirty:  # x moved or a filler went in: price the rest where it changed
+                meets, priced = line.meets(near[q:], spans, work)
+                if meets is None:
+                    break
+                fills = dict(zip(near[q:], meets.tolist(), strict=True))
+                work -= priced
+                WORK["relocate work"] += priced
+            if u in line.placed or not fills[u]:
                 continue
+            if work < 1:
+                break
+            work -= 1
+            WORK["relocate work"] += 1
             found = line.spot(u, value[u])
             if found is not None:
+                gone = placer.items[found[1] : found[2]]
+                filler = Item(u, found[3], specs[u].duration_s)
+                spans.append(_span([*gone, filler], line.pad_s))
                 out.extend(line.apply(u, *found[1:]))
                 gain += value[u] - found[0]
-        work -= line.spots - spots
-        WORK["relocate work"] += line.spots - spots
         if gain > EPS * max(value[x], 1.0):
             line.dirty = True
             line._refresh()
@@ -294,14 +362,32 @@ def relocate(
     return moves
 
 
+def _span(items: list[Item], pad_s: float) -> tuple[float, float]:
+    """From the first start to the last end of `items`, widened by `pad_s` each side."""
+    return (
+        min(it.start_s for it in items) - pad_s,
+        max(it.start_s + it.duration_s for it in items) + pad_s,
+    )
+
+
 def drop(
-    placer, pool: list[int], value: np.ndarray, protected: set[int], tries: int | None = None
+    placer,
+    pool: list[int],
+    value: np.ndarray,
+    protected: set[int],
+    tries: int | None = None,
+    work: int | None = None,
 ) -> int:
     """Take a cheap entry out and fill its time, shifting the neighbours, with unplaced
-    sequences worth more in total; kept only for a strict gain."""
+    sequences worth more in total; kept only for a strict gain.
+
+    At most `tries` entries taken out and `work` spot-equivalents spent (see DROP_WORK)."""
     specs, step = placer.specs, placer.step
     if tries is None:  # each try re-times the night for each filler: a tenth of the budget
         tries = max(5, min(100, SEARCH_WORK // 10 // max(len(specs), 1) ** 2))
+    if work is None:
+        work = DROP_WORK
+    WORK["drop calls"] += 1
     near_max = NEAR_DROP
     can = placer.vis.can_start
     rows = np.arange(can.shape[0])
@@ -318,16 +404,22 @@ def drop(
         if here is None or x in protected or placer.items[here].pinned:
             continue
         tries -= 1
-        WORK["drop"] += 1
         old = placer.items[here]
         lo_s, hi_s = old.start_s - pad_s, old.start_s + old.duration_s + pad_s
         near = [
             int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
             if int(j) in pool_set and dur[j] <= old.duration_s + 2 * pad_s + 3600
         ]  # fmt: skip
-        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
+        # each filler costs a `candidates` pass over the placed entries
+        cost = 1 + len(placer.items) // SPOT_ENTRIES
+        if work < cost:
+            break
+        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[: min(near_max, work // cost)]
         if not near or value[near[0]] <= 0:
             continue
+        WORK["drop"] += 1
+        work -= cost * len(near)
+        WORK["drop work"] += cost * len(near)
         saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
         del placer.items[here]
         placer._chains = None
