@@ -67,7 +67,7 @@ class _Timeline:
         self.placer, self.value, self.protected = placer, value, protected
         self.pad_s = max_overhead_s(placer)
         self.end_s = placer.grid.n * placer.step
-        self._allowed: dict[int, np.ndarray] = {}
+        self._allowed: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.dirty = True
         self.spots = 0  # spot evaluations so far: the unit of the work budgets
 
@@ -88,7 +88,28 @@ class _Timeline:
         else:
             self.widest = math.inf
         self.placed = {it.j for it in items}
+        self._top: float | None = None
         self.dirty = False
+
+    def top(self) -> float:
+        """The most valuable entry's value (from the cumulative sums, as the pricing sees it)."""
+        if self.dirty:
+            self._refresh()
+        if self._top is None:
+            self._top = float(np.diff(self.worth).max(initial=0.0))
+        return self._top
+
+    def state(self) -> tuple:
+        """What `restore` needs to undo moves without pricing the night again."""
+        if self.dirty:
+            self._refresh()
+        return (list(self.placer.items), self.starts, self.ends, self.worth, self.locked,
+                self.cheapest, self.widest, self.placed, self._top)  # fmt: skip
+
+    def restore(self, state: tuple) -> None:
+        items, self.starts, self.ends, self.worth, self.locked = state[:5]
+        self.cheapest, self.widest, self.placed, self._top = state[5:]
+        self.placer.items, self.placer._chains, self.dirty = items, None, False
 
     def spot(self, u: int, below: float) -> tuple[float, int, int, float] | None:
         """The cheapest (lost value, first, end, start_s) to put u, displacing < `below`."""
@@ -100,15 +121,16 @@ class _Timeline:
         dur = placer.specs[u].duration_s
         if below <= self.cheapest and dur + 2 * self.pad_s > self.widest + EPS:
             return None  # no free room wide enough and nothing cheap enough to displace
-        allowed = self._allowed.get(u)
-        if allowed is None:
-            allowed = self._allowed[u] = np.flatnonzero(placer.vis.can_start[u])
-        if not allowed.size:
+        found = self._allowed.get(u)
+        if found is None:  # u's allowed starts, and the windows' edges with the overheads
+            t = np.flatnonzero(placer.vis.can_start[u]) * placer.step
+            found = self._allowed[u] = (t, t - self.pad_s, t + dur + self.pad_s)
+        t, before, after = found
+        if not t.size:
             return None
         starts, ends, worth, locked = self.starts, self.ends, self.worth, self.locked
-        t = allowed * placer.step
-        lo = np.searchsorted(ends, t - self.pad_s, side="right")
-        hi = np.searchsorted(starts, t + dur + self.pad_s, side="left")
+        lo = np.searchsorted(ends, before, side="right")
+        hi = np.searchsorted(starts, after, side="left")
         lost = worth[hi] - worth[lo]
         ok = (locked[hi] == locked[lo]) & (lost < below - EPS * max(below, 1.0))
         idx = np.flatnonzero(ok)
@@ -226,14 +248,13 @@ def improve(
             chain_tries -= 1
             WORK["chain"] += 1
             # one level deeper: displace entries each worth less than u, re-place them elsewhere
-            top = float(np.diff(line.worth).max(initial=0.0))
-            found = line.spot(u, math.inf if top < value[u] else value[u] * 4)
+            found = line.spot(u, math.inf if line.top() < value[u] else value[u] * 4)
             if found is None:
                 continue
-            saved = list(placer.items)
+            saved = line.state()
             out = line.apply(u, *found[1:])
             if any(value[j] >= value[u] for j in out):
-                placer.items, placer._chains, line.dirty = saved, None, True
+                line.restore(saved)
                 continue
             gain = value[u] - found[0]
             second: list[int] = []
@@ -247,7 +268,7 @@ def improve(
                 displaced.extend(j for j in out + second if j not in placed)
                 moves, changed, night = moves + 1, True, night + 1
             else:
-                placer.items, placer._chains, line.dirty = saved, None, True
+                line.restore(saved)
         placed = {it.j for it in placer.items}
         pool = sorted(
             {j for j in pool if j not in placed} | set(displaced),
