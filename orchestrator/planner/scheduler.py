@@ -113,22 +113,36 @@ class _Placer:
     def chains(self) -> tuple[np.ndarray, np.ndarray]:
         """Earliest starts with everything pushed left, latest with everything pushed right."""
         if self._chains is None:
-            items = self.items
+            # `next_start` / `prev_start` inlined: this runs for every try of the search
+            items, step, n = self.items, self.step, self.grid.n
+            next_ok, prev_ok, overhead_s = self.next_ok, self.prev_ok, self.overhead_s
             earliest = np.zeros(len(items))
             latest = np.zeros(len(items))
             bound = -FAR_S
             for q, it in enumerate(items):
-                found = self.next_start(it, bound)
+                found = None
+                if it.pinned:
+                    found = it.start_s if bound <= it.start_s + EPS_S else None
+                else:
+                    i = max(0, math.ceil(bound / step - EPS_S))
+                    k = next_ok[it.j, i] if i < n else n
+                    found = k * step if k < n else None
                 earliest[q] = it.start_s if found is None else found
                 if q + 1 < len(items):
-                    bound = earliest[q] + it.duration_s + self.overhead_s(it.j, items[q + 1].j)
+                    bound = earliest[q] + it.duration_s + overhead_s(it.j, items[q + 1].j)
             bound = FAR_S
             for q in range(len(items) - 1, -1, -1):
                 it = items[q]
-                found = self.prev_start(it, bound)
+                found = None
+                if it.pinned:
+                    found = it.start_s if bound >= it.start_s - EPS_S else None
+                else:
+                    i = min(n - 1, math.floor(bound / step + EPS_S))
+                    k = prev_ok[it.j, i] if i >= 0 else -1
+                    found = k * step if k >= 0 else None
                 latest[q] = it.start_s if found is None else found
                 if q > 0:
-                    bound = latest[q] - self.overhead_s(items[q - 1].j, it.j)
+                    bound = latest[q] - overhead_s(items[q - 1].j, it.j)
                     bound -= items[q - 1].duration_s
             self._chains = (earliest, latest)
         return self._chains
