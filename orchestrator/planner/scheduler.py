@@ -68,6 +68,7 @@ class _Placer:
         self.items: list[_Item] = []
         self._chains: tuple[np.ndarray, np.ndarray] | None = None
         self._overhead: dict[tuple[int, int], float] = {}
+        self._to: dict[int, np.ndarray] = {}  # s -> overhead from each row to s (nan: not yet)
 
     # -- overheads and allowed starts ---------------------------------------------------------
     def overhead_s(self, a: int, b: int) -> float:
@@ -89,7 +90,13 @@ class _Placer:
 
     def overheads_to(self, s: int, rows: list[int]) -> np.ndarray:
         """Overhead between sequence s and each row (symmetric but for filters)."""
-        return np.array([self.overhead_s(r, s) for r in rows])
+        every = self._to.get(s)  # the search asks again and again for the same entries
+        if every is None:
+            every = self._to[s] = np.full(len(self.specs), np.nan)
+        found = every[rows]
+        for q in np.flatnonzero(np.isnan(found)).tolist():
+            every[rows[q]] = found[q] = self.overhead_s(rows[q], s)
+        return found
 
     def next_start(self, item: _Item, t_s: float) -> float | None:
         if item.pinned:
