@@ -70,6 +70,7 @@ class _Timeline:
         self._allowed: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.dirty = True
         self.spots = 0  # spot evaluations so far: the unit of the work budgets
+        self._dur: np.ndarray | None = None  # every sequence's duration, for `meets`
 
     def _refresh(self) -> None:
         items = self.placer.items
@@ -151,7 +152,10 @@ class _Timeline:
         spot passes over at most a night of grid points); (None, 0) if above `most`."""
         placer = self.placer
         step, n, pad = placer.step, placer.grid.n, self.pad_s
-        dur = np.array([placer.specs[j].duration_s for j in rows])
+        rows_a = np.array(rows, dtype=int)
+        if self._dur is None:
+            self._dur = np.array([spec.duration_s for spec in placer.specs])
+        dur = self._dur[rows_a]
         cols, lows, highs = [], [], []
         for lo_s, hi_s in _merged(spans):
             i0 = max(0, math.ceil((lo_s - pad - dur.max()) / step))
@@ -171,7 +175,6 @@ class _Timeline:
         i = np.concatenate(cols)
         t = i * step
         end = t[None, :] + dur[:, None]
-        rows_a = np.array(rows, dtype=int)
         meet = placer.vis.can_start[rows_a[:, None], i[None, :]]
         meet &= (end + pad >= np.concatenate(lows)) & (t <= np.concatenate(highs) + pad)
         lo = np.searchsorted(self.ends, t - pad, side="right")[None, :]
@@ -304,7 +307,11 @@ def relocate(
     first = np.where(can.any(axis=1), can.argmax(axis=1), placer.grid.n) * step
     last = (can.shape[1] - 1 - can[:, ::-1].argmax(axis=1)) * step
     dur = np.array([s.duration_s for s in specs])
-    pool_set = set(pool)
+    # the unplaced sequences of value, most valuable first (ties: id), as a mask over the rows
+    ranked = np.array(sorted(rows.tolist(), key=lambda j: (-value[j], specs[j].id)), dtype=int)
+    unplaced = np.zeros(len(rows), bool)
+    unplaced[list(pool)] = True
+    unplaced &= value[: len(rows)] > 0
     moves = 0
     for x in sorted((it.j for it in placer.items), key=lambda j: (value[j], specs[j].id)):
         if tries <= 0:
@@ -317,18 +324,15 @@ def relocate(
         tries -= 1
         old = placer.items[here]
         lo_s, hi_s = old.start_s - line.pad_s, old.start_s + old.duration_s + line.pad_s
-        near = [
-            int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
-            if int(j) in pool_set and value[j] > 0
-        ]  # fmt: skip
-        if not near:
+        close = unplaced & (first <= hi_s) & (last + dur >= lo_s)
+        if not close.any():
             continue
         # the try's cost: where x may go (a pass over the entries), then pricing the
         # neighbours in the time x frees (`meets`), then a spot for each that may fill it
         cost = 1 + len(placer.items) // SPOT_ENTRIES
         if work < cost + 2:
             break
-        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
+        near = ranked[close[ranked]][:near_max].tolist()
         WORK["relocate"] += 1
         work -= cost
         WORK["relocate work"] += cost
@@ -376,7 +380,8 @@ def relocate(
         if gain > EPS * max(value[x], 1.0):
             line.dirty = True
             line._refresh()
-            pool_set = (pool_set - line.placed) | (set(out) - line.placed)
+            unplaced[list(line.placed)] = False
+            unplaced[[j for j in out if j not in line.placed and value[j] > 0]] = True
             moves += 1
         else:
             placer.items, placer._chains, line.dirty = saved, None, True
