@@ -90,6 +90,7 @@ class _Timeline:
             self.widest = math.inf
         self.placed = {it.j for it in items}
         self._top: float | None = None
+        self._priced: tuple | None = None  # (u, lo, hi, lost, free) of the last spot
         self.dirty = False
 
     def top(self) -> float:
@@ -111,6 +112,7 @@ class _Timeline:
         items, self.starts, self.ends, self.worth, self.locked = state[:5]
         self.cheapest, self.widest, self.placed, self._top = state[5:]
         self.placer.items, self.placer._chains, self.dirty = items, None, False
+        self._priced = None
 
     def spot(self, u: int, below: float) -> tuple[float, int, int, float] | None:
         """The cheapest (lost value, first, end, start_s) to put u, displacing < `below`."""
@@ -129,11 +131,15 @@ class _Timeline:
         t, before, after = found
         if not t.size:
             return None
-        starts, ends, worth, locked = self.starts, self.ends, self.worth, self.locked
-        lo = np.searchsorted(ends, before, side="right")
-        hi = np.searchsorted(starts, after, side="left")
-        lost = worth[hi] - worth[lo]
-        ok = (locked[hi] == locked[lo]) & (lost < below - EPS * max(below, 1.0))
+        if self._priced is not None and self._priced[0] == u:  # the ejection chain's second ask
+            _, lo, hi, lost, free = self._priced
+        else:
+            lo = np.searchsorted(self.ends, before, side="right")
+            hi = np.searchsorted(self.starts, after, side="left")
+            lost = self.worth[hi] - self.worth[lo]
+            free = self.locked[hi] == self.locked[lo]
+            self._priced = (u, lo, hi, lost, free)
+        ok = free & (lost < below - EPS * max(below, 1.0))
         idx = np.flatnonzero(ok)
         if not idx.size:
             return None
