@@ -258,13 +258,12 @@ def improve(
             WORK["chain"] += 1
             # one level deeper: displace entries each worth less than u, re-place them elsewhere
             found = line.spot(u, math.inf if line.top() < value[u] else value[u] * 4)
-            if found is None:
-                continue
+            if found is None or any(
+                value[it.j] >= value[u] for it in placer.items[found[1] : found[2]]
+            ):
+                continue  # nothing to displace, or an entry worth as much as u
             saved = line.state()
             out = line.apply(u, *found[1:])
-            if any(value[j] >= value[u] for j in out):
-                line.restore(saved)
-                continue
             gain = value[u] - found[0]
             second: list[int] = []
             for d in sorted(out, key=lambda j: (-value[j], specs[j].id)):
