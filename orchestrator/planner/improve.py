@@ -180,14 +180,16 @@ class _Timeline:
             return np.zeros(len(rows), bool), cost
         i = np.concatenate(cols)
         t = i * step
-        end = t[None, :] + dur[:, None]
-        meet = placer.vis.can_start[rows_a[:, None], i[None, :]]
-        meet &= (end + pad >= np.concatenate(lows)) & (t <= np.concatenate(highs) + pad)
+        # windows depend on the duration only: price each distinct duration once
+        durs, of = np.unique(dur, return_inverse=True)
+        end = t[None, :] + durs[:, None]
+        inside = (end + pad >= np.concatenate(lows)) & (t <= np.concatenate(highs) + pad)
         lo = np.searchsorted(self.ends, t - pad, side="right")[None, :]
         hi = np.searchsorted(self.starts, end + pad, side="left")
-        lost = self.worth[hi] - self.worth[lo]
+        lost = (self.worth[hi] - self.worth[lo])[of]
+        free = (inside & (self.locked[hi] == self.locked[lo]))[of]
         below = self.value[rows_a][:, None]
-        ok = meet & (self.locked[hi] == self.locked[lo])
+        ok = free & placer.vis.can_start[rows_a[:, None], i[None, :]]
         ok &= lost < below - EPS * np.maximum(below, 1.0)
         return ok.any(axis=1), cost
 
