@@ -12,7 +12,8 @@ the case where the search's work must be bounded by what it really does. Prints 
 time of a re-plan in a running process (night grid and targets cached: the orchestrator
 re-plans after every sequence end), its CPU time, the load average, the score, and the
 search's work counters (`improve.WORK`); `--bound-time-limit S` adds CP-SAT's proven bound
-(`bound.prove`) as the quality yardstick.
+(`bound.prove`) as the quality yardstick (take the times from a run without it: the solver
+slows the next rows down).
 """
 
 from __future__ import annotations
