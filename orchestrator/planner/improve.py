@@ -9,20 +9,10 @@ a move is kept only if the night's value strictly grows, so it cannot score belo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-EPS = 1e-9
-
-
-@dataclass
-class Item:
-    j: int  # row of the sequence
-    start_s: float  # seconds from grid point 0
-    duration_s: float
-    pinned: bool = False  # the executing sequence or an urgent one: it never moves
-
+from orchestrator.planner.timeline import EPS, WORK, Item, Timeline, max_overhead_s
 
 # Deeper moves are bounded by a work budget: each try scans the unplaced sequences, and more
 # sequences mean more tries needed, so tries x sequences^2 is bounded. 1,000 sequences stay
@@ -30,84 +20,20 @@ class Item:
 # schedule does not depend on the machine.
 SEARCH_WORK = 40_000_000
 
+# Relocations and drops are also bounded by what a try really costs, counted in spot
+# evaluations (`Timeline.spot`, one numpy pass over a sequence's allowed starts, ~20 us): a
+# relocation try prices every unplaced neighbour of the time it frees, and when every window
+# spans the night that is the whole pool. A `candidates` pass (Python, over the placed entries)
+# counts one spot per SPOT_ENTRIES entries. Per call; a count, never a clock.
+SPOT_ENTRIES = 5
+RELOCATE_WORK = 1500
+DROP_WORK = 5000  # per call; drop runs once, on the best night
 
 NEAR_DROP = 15
 
 
 def budget(count: int, most: int) -> int:
     return max(10, min(most, SEARCH_WORK // max(count, 1) ** 2))
-
-
-def max_overhead_s(placer) -> float:
-    """An upper bound on the overhead between any two entries (for windows that need no check)."""
-    oh = placer.overheads
-    slew = oh.slew_s + (180.0 / oh.slew_rate_deg_s if oh.slew_rate_deg_s > 0 else math.inf)
-    has_filters = any(s.filters for s in placer.specs)
-    return slew + (oh.filter_change_s if has_filters else 0.0)
-
-
-class _Timeline:
-    """The placer's items with cumulative values, to price any window in one numpy pass."""
-
-    def __init__(self, placer, value: np.ndarray, protected: set[int]) -> None:
-        self.placer, self.value, self.protected = placer, value, protected
-        self.pad_s = max_overhead_s(placer)
-        self.end_s = placer.grid.n * placer.step
-        self._allowed: dict[int, np.ndarray] = {}
-        self.dirty = True
-
-    def _refresh(self) -> None:
-        items = self.placer.items
-        self.starts = np.array([it.start_s for it in items])
-        self.ends = self.starts + np.array([it.duration_s for it in items])
-        values = [self.value[it.j] for it in items]
-        self.worth = np.concatenate([[0.0], np.cumsum(values)])
-        lock = [it.pinned or it.j in self.protected for it in items]
-        self.locked = np.concatenate([[0], np.cumsum(lock)])
-        free = [v for v, held in zip(values, lock, strict=True) if not held]
-        self.cheapest = min(free, default=math.inf)
-        if items:
-            gaps = self.starts[1:] - self.ends[:-1]
-            edges = [self.starts[0] + self.pad_s, self.end_s - self.ends[-1] + self.pad_s]
-            self.widest = max(float(gaps.max(initial=0.0)), *edges)
-        else:
-            self.widest = math.inf
-        self.placed = {it.j for it in items}
-        self.dirty = False
-
-    def spot(self, u: int, below: float) -> tuple[float, int, int, float] | None:
-        """The cheapest (lost value, first, end, start_s) to put u, displacing < `below`."""
-        placer = self.placer
-        if self.dirty:
-            self._refresh()
-        dur = placer.specs[u].duration_s
-        if below <= self.cheapest and dur + 2 * self.pad_s > self.widest + EPS:
-            return None  # no free room wide enough and nothing cheap enough to displace
-        allowed = self._allowed.get(u)
-        if allowed is None:
-            allowed = self._allowed[u] = np.flatnonzero(placer.vis.can_start[u])
-        if not allowed.size:
-            return None
-        starts, ends, worth, locked = self.starts, self.ends, self.worth, self.locked
-        t = allowed * placer.step
-        lo = np.searchsorted(ends, t - self.pad_s, side="right")
-        hi = np.searchsorted(starts, t + dur + self.pad_s, side="left")
-        lost = worth[hi] - worth[lo]
-        ok = (locked[hi] == locked[lo]) & (lost < below - EPS * max(below, 1.0))
-        if not ok.any():
-            return None
-        # the cheapest displacement; ties: fewest entries moved, then the earliest start
-        k = np.lexsort((t, hi - lo, np.where(ok, lost, np.inf)))[0]
-        return float(lost[k]), int(lo[k]), int(hi[k]), float(t[k])
-
-    def apply(self, u: int, q0: int, q1: int, start_s: float) -> list[int]:
-        items = self.placer.items
-        out = [it.j for it in items[q0:q1]]
-        del items[q0:q1]
-        items.insert(q0, Item(u, start_s, self.placer.specs[u].duration_s))
-        self.placer._chains = None
-        self.dirty = True
-        return out
 
 
 def improve(
@@ -124,12 +50,15 @@ def improve(
     `protected` rows (urgent, executing) are never displaced; with `displace` False, sequences
     only go into free time (a stable re-plan). Returns the moves made.
     """
-    line = _Timeline(placer, value, protected)
+    line = Timeline(placer, value, protected)
     specs = placer.specs
     if chain_tries is None:
         chain_tries = budget(len(specs), 400)
     pool = sorted(set(pool), key=lambda j: (-value[j], specs[j].id))
     moves = 0
+    # a try is a pure function of the night and u, and a failed one leaves the night as it was:
+    # u failed at night `failed[u]` (numbered by moves kept) fails again while no move is kept
+    night, failed = 0, {}
     for _ in range(max_rounds):
         changed = False
         displaced: list[int] = []
@@ -138,24 +67,27 @@ def improve(
                 line._refresh()
             if u in line.placed:
                 continue
+            if failed.get(u) == night:
+                chain_tries -= 1 if chain_tries > 0 and displace else 0  # as the try would
+                continue
+            failed[u] = night
             found = line.spot(u, value[u] if displace else 0.5 * EPS)
             if found is not None:
                 displaced.extend(line.apply(u, *found[1:]))
-                moves, changed = moves + 1, True
+                moves, changed, night = moves + 1, True, night + 1
                 continue
             if chain_tries <= 0 or not displace:
                 continue
             chain_tries -= 1
+            WORK["chain"] += 1
             # one level deeper: displace entries each worth less than u, re-place them elsewhere
-            top = float(np.diff(line.worth).max(initial=0.0))
-            found = line.spot(u, math.inf if top < value[u] else value[u] * 4)
-            if found is None:
-                continue
-            saved = list(placer.items)
+            found = line.spot(u, math.inf if line.top() < value[u] else value[u] * 4)
+            if found is None or any(
+                value[it.j] >= value[u] for it in placer.items[found[1] : found[2]]
+            ):
+                continue  # nothing to displace, or an entry worth as much as u
+            saved = line.state()
             out = line.apply(u, *found[1:])
-            if any(value[j] >= value[u] for j in out):
-                placer.items, placer._chains, line.dirty = saved, None, True
-                continue
             gain = value[u] - found[0]
             second: list[int] = []
             for d in sorted(out, key=lambda j: (-value[j], specs[j].id)):
@@ -166,9 +98,9 @@ def improve(
             if gain > EPS * max(value[u], 1.0):
                 placed = {it.j for it in placer.items}
                 displaced.extend(j for j in out + second if j not in placed)
-                moves, changed = moves + 1, True
+                moves, changed, night = moves + 1, True, night + 1
             else:
-                placer.items, placer._chains, line.dirty = saved, None, True
+                line.restore(saved)
         placed = {it.j for it in placer.items}
         pool = sorted(
             {j for j in pool if j not in placed} | set(displaced),
@@ -180,21 +112,35 @@ def improve(
 
 
 def relocate(
-    placer, pool: list[int], value: np.ndarray, protected: set[int], tries: int | None = None
+    placer,
+    pool: list[int],
+    value: np.ndarray,
+    protected: set[int],
+    tries: int | None = None,
+    work: int | None = None,
 ) -> int:
     """Move a placed entry elsewhere (shifting its new neighbours) when the time it frees takes
-    unplaced sequences worth more than what they displace; kept only for a strict gain."""
-    line = _Timeline(placer, value, protected)
+    unplaced sequences worth more than what they displace; kept only for a strict gain.
+
+    At most `tries` entries moved and `work` spot-equivalents spent (see RELOCATE_WORK)."""
+    line = Timeline(placer, value, protected)
     specs, step = placer.specs, placer.step
     if tries is None:
         tries = budget(len(specs), 200)
+    if work is None:
+        work = RELOCATE_WORK
+    WORK["relocate calls"] += 1
     near_max = budget(len(specs), 1000)  # unplaced sequences tried in the time freed
     can = placer.vis.can_start
     rows = np.arange(can.shape[0])
     first = np.where(can.any(axis=1), can.argmax(axis=1), placer.grid.n) * step
     last = (can.shape[1] - 1 - can[:, ::-1].argmax(axis=1)) * step
     dur = np.array([s.duration_s for s in specs])
-    pool_set = set(pool)
+    # the unplaced sequences of value, most valuable first (ties: id), as a mask over the rows
+    ranked = np.array(sorted(rows.tolist(), key=lambda j: (-value[j], specs[j].id)), dtype=int)
+    unplaced = np.zeros(len(rows), bool)
+    unplaced[list(pool)] = True
+    unplaced &= value[: len(rows)] > 0
     moves = 0
     for x in sorted((it.j for it in placer.items), key=lambda j: (value[j], specs[j].id)):
         if tries <= 0:
@@ -207,13 +153,18 @@ def relocate(
         tries -= 1
         old = placer.items[here]
         lo_s, hi_s = old.start_s - line.pad_s, old.start_s + old.duration_s + line.pad_s
-        near = [
-            int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
-            if int(j) in pool_set and value[j] > 0
-        ]  # fmt: skip
-        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
-        if not near:
+        close = unplaced & (first <= hi_s) & (last + dur >= lo_s)
+        if not close.any():
             continue
+        # the try's cost: where x may go (a pass over the entries), then pricing the
+        # neighbours in the time x frees (`meets`), then a spot for each that may fill it
+        cost = 1 + len(placer.items) // SPOT_ENTRIES
+        if work < cost + 2:
+            break
+        near = ranked[close[ranked]][:near_max].tolist()
+        WORK["relocate"] += 1
+        work -= cost
+        WORK["relocate work"] += cost
         saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
         del placer.items[here]
         placer._chains = None
@@ -226,34 +177,72 @@ def relocate(
         k = int(np.lexsort((far[:, 1], -np.abs(far[:, 1] - old.start_s)))[0])
         placer.insert(x, int(far[k, 0]), float(far[k, 1]))
         line.dirty = True
+        # where the night changed: the time x freed, where it went with the entries it pushed,
+        # then where each filler goes (with what it displaces); only there can a sequence the
+        # search could not place before now find room
+        was = {it.j: it.start_s for it in saved}
+        pushed = [it for it in placer.items if was.get(it.j) != it.start_s]
+        spans = [(lo_s, hi_s), _span(pushed, line.pad_s)]
         gain, out = 0.0, []
-        for u in near:
-            if line.dirty:
-                line._refresh()
-            if u in line.placed:
+        fills: dict[int, bool] = {}
+        for q, u in enumerate(near):
+            if line.dirty:  # x moved or a filler went in: price the rest where it changed
+                meets, priced = line.meets(near[q:], spans, work)
+                if meets is None:
+                    break
+                fills = dict(zip(near[q:], meets.tolist(), strict=True))
+                work -= priced
+                WORK["relocate work"] += priced
+            if u in line.placed or not fills[u]:
                 continue
+            if work < 1:
+                break
+            work -= 1
+            WORK["relocate work"] += 1
             found = line.spot(u, value[u])
             if found is not None:
+                gone = placer.items[found[1] : found[2]]
+                filler = Item(u, found[3], specs[u].duration_s)
+                spans.append(_span([*gone, filler], line.pad_s))
                 out.extend(line.apply(u, *found[1:]))
                 gain += value[u] - found[0]
         if gain > EPS * max(value[x], 1.0):
             line.dirty = True
             line._refresh()
-            pool_set = (pool_set - line.placed) | (set(out) - line.placed)
+            unplaced[list(line.placed)] = False
+            unplaced[[j for j in out if j not in line.placed and value[j] > 0]] = True
             moves += 1
         else:
             placer.items, placer._chains, line.dirty = saved, None, True
     return moves
 
 
+def _span(items: list[Item], pad_s: float) -> tuple[float, float]:
+    """From the first start to the last end of `items`, widened by `pad_s` each side."""
+    return (
+        min(it.start_s for it in items) - pad_s,
+        max(it.start_s + it.duration_s for it in items) + pad_s,
+    )
+
+
 def drop(
-    placer, pool: list[int], value: np.ndarray, protected: set[int], tries: int | None = None
+    placer,
+    pool: list[int],
+    value: np.ndarray,
+    protected: set[int],
+    tries: int | None = None,
+    work: int | None = None,
 ) -> int:
     """Take a cheap entry out and fill its time, shifting the neighbours, with unplaced
-    sequences worth more in total; kept only for a strict gain."""
+    sequences worth more in total; kept only for a strict gain.
+
+    At most `tries` entries taken out and `work` spot-equivalents spent (see DROP_WORK)."""
     specs, step = placer.specs, placer.step
     if tries is None:  # each try re-times the night for each filler: a tenth of the budget
         tries = max(5, min(100, SEARCH_WORK // 10 // max(len(specs), 1) ** 2))
+    if work is None:
+        work = DROP_WORK
+    WORK["drop calls"] += 1
     near_max = NEAR_DROP
     can = placer.vis.can_start
     rows = np.arange(can.shape[0])
@@ -276,9 +265,16 @@ def drop(
             int(j) for j in rows[(first <= hi_s) & (last + dur >= lo_s)]
             if int(j) in pool_set and dur[j] <= old.duration_s + 2 * pad_s + 3600
         ]  # fmt: skip
-        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[:near_max]
+        # each filler costs a `candidates` pass over the placed entries
+        cost = 1 + len(placer.items) // SPOT_ENTRIES
+        if work < cost:
+            break
+        near = sorted(near, key=lambda j: (-value[j], specs[j].id))[: min(near_max, work // cost)]
         if not near or value[near[0]] <= 0:
             continue
+        WORK["drop"] += 1
+        work -= cost * len(near)
+        WORK["drop work"] += cost * len(near)
         saved = [Item(it.j, it.start_s, it.duration_s, it.pinned) for it in placer.items]
         del placer.items[here]
         placer._chains = None

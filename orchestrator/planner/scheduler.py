@@ -67,9 +67,18 @@ class _Placer:
         ).reshape(len(specs), 3)
         self.items: list[_Item] = []
         self._chains: tuple[np.ndarray, np.ndarray] | None = None
+        self._overhead: dict[tuple[int, int], float] = {}
+        self._to: dict[int, np.ndarray] = {}  # s -> overhead from each row to s (nan: not yet)
 
     # -- overheads and allowed starts ---------------------------------------------------------
     def overhead_s(self, a: int, b: int) -> float:
+        # the search asks for the same pairs again and again (chains, inserts): remember them
+        found = self._overhead.get((a, b))
+        if found is None:
+            found = self._overhead[a, b] = self._compute_overhead_s(a, b)
+        return found
+
+    def _compute_overhead_s(self, a: int, b: int) -> float:
         sep_deg = math.degrees(math.acos(max(-1.0, min(1.0, float(self.xyz[a] @ self.xyz[b])))))
         total = 0.0
         if sep_deg > 1e-4:
@@ -81,7 +90,13 @@ class _Placer:
 
     def overheads_to(self, s: int, rows: list[int]) -> np.ndarray:
         """Overhead between sequence s and each row (symmetric but for filters)."""
-        return np.array([self.overhead_s(r, s) for r in rows])
+        every = self._to.get(s)  # the search asks again and again for the same entries
+        if every is None:
+            every = self._to[s] = np.full(len(self.specs), np.nan)
+        found = every[rows]
+        for q in np.flatnonzero(np.isnan(found)).tolist():
+            every[rows[q]] = found[q] = self.overhead_s(rows[q], s)
+        return found
 
     def next_start(self, item: _Item, t_s: float) -> float | None:
         if item.pinned:
@@ -105,22 +120,36 @@ class _Placer:
     def chains(self) -> tuple[np.ndarray, np.ndarray]:
         """Earliest starts with everything pushed left, latest with everything pushed right."""
         if self._chains is None:
-            items = self.items
+            # `next_start` / `prev_start` inlined: this runs for every try of the search
+            items, step, n = self.items, self.step, self.grid.n
+            next_ok, prev_ok, overhead_s = self.next_ok, self.prev_ok, self.overhead_s
             earliest = np.zeros(len(items))
             latest = np.zeros(len(items))
             bound = -FAR_S
             for q, it in enumerate(items):
-                found = self.next_start(it, bound)
+                found = None
+                if it.pinned:
+                    found = it.start_s if bound <= it.start_s + EPS_S else None
+                else:
+                    i = max(0, math.ceil(bound / step - EPS_S))
+                    k = next_ok[it.j, i] if i < n else n
+                    found = k * step if k < n else None
                 earliest[q] = it.start_s if found is None else found
                 if q + 1 < len(items):
-                    bound = earliest[q] + it.duration_s + self.overhead_s(it.j, items[q + 1].j)
+                    bound = earliest[q] + it.duration_s + overhead_s(it.j, items[q + 1].j)
             bound = FAR_S
             for q in range(len(items) - 1, -1, -1):
                 it = items[q]
-                found = self.prev_start(it, bound)
+                found = None
+                if it.pinned:
+                    found = it.start_s if bound >= it.start_s - EPS_S else None
+                else:
+                    i = min(n - 1, math.floor(bound / step + EPS_S))
+                    k = prev_ok[it.j, i] if i >= 0 else -1
+                    found = k * step if k >= 0 else None
                 latest[q] = it.start_s if found is None else found
                 if q > 0:
-                    bound = latest[q] - self.overhead_s(items[q - 1].j, it.j)
+                    bound = latest[q] - overhead_s(items[q - 1].j, it.j)
                     bound -= items[q - 1].duration_s
             self._chains = (earliest, latest)
         return self._chains
